@@ -1,0 +1,1 @@
+"""Subcommands of ``transfer-sim``; each module exposes ``register(subparsers)``."""

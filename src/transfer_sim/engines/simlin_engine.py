@@ -1,0 +1,121 @@
+"""The fast engine: Simlin's Rust simulator (``pysimlin``) reading the same ``.mdl``."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+from ..model import SECTORS, cache_dir, catalogue, default_model_path, model_hash
+from .base import RawResult, RunSpec, output_variables, year_elements
+
+__all__ = ["SimlinEngine"]
+
+
+class SimlinEngine:
+    """Run the model with Simlin.
+
+    Constants are overridden per element (``name[y2011]``), so year schedules need
+    no edit of the model file. Each run is a new simulation of the loaded model: no
+    state carries over between runs.
+
+    A run with another final time, time step or save interval uses a copy of the
+    model whose control section states them (pysimlin 0.8.5's ``set_sim_specs``
+    refuses every patch because of an error in its own stdlib ``npv`` model), kept
+    in the cache beside PySD's translation and loaded once per process.
+
+    Parameters
+    ----------
+    model_path : path-like, optional
+        Model file; the bundled model by default.
+    """
+
+    name = "simlin"
+
+    def __init__(self, model_path: str | Path | None = None):
+        import simlin
+
+        self.model_path = Path(model_path) if model_path else default_model_path()
+        self._simlin = simlin
+        self._text = self.model_path.read_text(encoding="utf-8")
+        self._hash = model_hash(self.model_path)
+        self._model = self._load(self.model_path)
+        self._catalogue = catalogue(self.model_path)
+        self._outputs = output_variables(self._catalogue)
+        self._default_dt = float(self._model.time_spec.dt)
+        self._default_specs = (self._control("FINAL TIME"), self._default_dt,
+                               self._control("SAVEPER"))
+        self._models = {self._default_specs: self._model}
+        self._years = year_elements()
+
+    def _load(self, path: Path):  # noqa: ANN202 - simlin type
+        try:
+            return self._simlin.load(path)
+        except Exception as exc:
+            raise ModelError(f"{path}: Simlin could not load the model: {exc}") from exc
+
+    def _control(self, name: str) -> float:
+        match = re.search(rf"^{name}\s*=\s*([0-9.eE+-]+)", self._text, flags=re.MULTILINE)
+        if match is None:
+            raise ModelError(f"{self.model_path}: no {name} in the control section")
+        return float(match.group(1))
+
+    def _model_for(self, specs: tuple[float, float, float]):  # noqa: ANN202 - simlin type
+        if specs in self._models:
+            return self._models[specs]
+        text = self._text
+        for name, value in zip(("FINAL TIME", "TIME STEP", "SAVEPER"), specs, strict=True):
+            text = re.sub(rf"^({name}\s*=\s*)([0-9.eE+-]+)", lambda m, v=value: f"{m.group(1)}{v!r}",
+                          text, count=1, flags=re.MULTILINE)
+        key = "-".join(f"{v:g}" for v in specs)
+        path = cache_dir() / f"{self._hash[:20]}-simlin" / f"transfer-{key}.mdl"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{id(self)}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        self._models[specs] = self._load(path)
+        return self._models[specs]
+
+    @property
+    def version(self) -> str:
+        """pysimlin's version."""
+        return version("pysimlin")
+
+    @property
+    def model(self):  # noqa: ANN201 - simlin type
+        """The loaded ``simlin.Model`` (for checks and loop analysis)."""
+        return self._model
+
+    def _overrides(self, inputs) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, value in inputs.items():
+            if np.ndim(value) == 0:
+                out[name] = float(value)
+            else:
+                for element, v in zip(self._years, np.asarray(value, dtype=float), strict=True):
+                    out[f"{name}[{element}]"] = float(v)
+        return out
+
+    def run(self, spec: RunSpec) -> RawResult:
+        """Run the model once from its defaults plus ``spec.inputs``."""
+        dt = spec.time_step if spec.time_step is not None else self._default_dt
+        model = self._model_for((float(spec.final_time), float(dt), float(spec.saveper)))
+        try:
+            sim = model.simulate(overrides=self._overrides(spec.inputs))
+            sim.run_to_end()
+        except Exception as exc:
+            raise ModelError(f"Simlin run failed: {exc}") from exc
+        time = sim.get_series("time")
+        names = list(spec.variables) if spec.variables is not None else self._outputs
+        data: dict[str, np.ndarray] = {}
+        for name in names:
+            subs = self._catalogue.at[name, "Subscripts"]
+            if subs:
+                data[name] = np.stack([sim.get_series(f"{name}[{s}]") for s in SECTORS], axis=1)
+            else:
+                data[name] = sim.get_series(name)
+        return RawResult(time=time, data=data)
