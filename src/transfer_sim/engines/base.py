@@ -92,6 +92,34 @@ def year_elements() -> list[str]:
     return [f"y{y}" for y in YEARS]
 
 
+def subscript_elements(catalogue: pd.DataFrame, name: str) -> list[str]:
+    """Return the elements of a one-dimensional subscripted constant.
+
+    Parameters
+    ----------
+    catalogue : pandas.DataFrame
+        The model catalogue (:func:`transfer_sim.model.catalogue`).
+    name : str
+        Python name of a constant subscripted by ``Year`` or ``Sector``.
+
+    Raises
+    ------
+    InputError
+        For an unknown name or a constant that is not subscripted by one range.
+    """
+    from ..errors import InputError
+
+    if name not in catalogue.index:
+        raise InputError("not a model constant", key=name)
+    subs = tuple(catalogue.at[name, "Subscripts"])
+    if subs == ("Year",):
+        return year_elements()
+    if subs == ("Sector",):
+        return list(SECTORS)
+    raise InputError(f"cannot set a constant subscripted by {subs or 'nothing'} with an "
+                     "array", key=name)
+
+
 def sector_count() -> int:
     """Return the number of sectors."""
     return len(SECTORS)

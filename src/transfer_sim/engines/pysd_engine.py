@@ -11,7 +11,7 @@ import xarray as xr
 
 from ..errors import ModelError
 from ..model import SECTORS, catalogue, default_model_path, load_pysd
-from .base import RawResult, RunSpec, output_variables, year_elements
+from .base import RawResult, RunSpec, output_variables, subscript_elements
 
 __all__ = ["PySDEngine"]
 
@@ -44,7 +44,12 @@ class PySDEngine:
     def _param(self, name: str, value: float | np.ndarray) -> object:
         if np.ndim(value) == 0:
             return float(value)
-        return xr.DataArray(np.asarray(value, dtype=float), {"Year": year_elements()}, ["Year"])
+        dim = self._catalogue.at[name, "Subscripts"][0]
+        elements = subscript_elements(self._catalogue, name)
+        values = np.asarray(value, dtype=float)
+        if values.shape != (len(elements),):
+            raise ModelError(f"{name}: expected {len(elements)} values, got {values.shape}")
+        return xr.DataArray(values, {dim: elements}, [dim])
 
     def run(self, spec: RunSpec) -> RawResult:
         """Run the model once from its defaults plus ``spec.inputs``."""

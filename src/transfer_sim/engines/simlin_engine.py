@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..model import SECTORS, cache_dir, catalogue, default_model_path, model_hash
-from .base import RawResult, RunSpec, output_variables, year_elements
+from .base import RawResult, RunSpec, output_variables, subscript_elements, year_elements
 
 __all__ = ["SimlinEngine"]
 
@@ -95,9 +95,13 @@ class SimlinEngine:
         for name, value in inputs.items():
             if np.ndim(value) == 0:
                 out[name] = float(value)
-            else:
-                for element, v in zip(self._years, np.asarray(value, dtype=float), strict=True):
-                    out[f"{name}[{element}]"] = float(v)
+                continue
+            elements = subscript_elements(self._catalogue, name)
+            values = np.asarray(value, dtype=float)
+            if values.shape != (len(elements),):
+                raise ModelError(f"{name}: expected {len(elements)} values, got {values.shape}")
+            for element, v in zip(elements, values, strict=True):
+                out[f"{name}[{element}]"] = float(v)
         return out
 
     def run(self, spec: RunSpec) -> RawResult:
