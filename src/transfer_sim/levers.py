@@ -181,17 +181,28 @@ def off_values() -> dict[str, LeverValue]:
     return {lever.name: lever.off for lever in LEVERS}
 
 
+def _allowed(lever: Lever) -> str:
+    """Return "a whole number from 0 to 5 Year"-style text for a lever's bounds."""
+    lo, hi = lever.bounds
+    what = "a whole number" if lever.integer else "a number"
+    return f"{what} from {_fmt(lo)} to {_fmt(hi)} {lever.unit}".rstrip()
+
+
 def _check_number(lever: Lever, value: Any, *, file: str | None, key: str) -> float:
+    if isinstance(value, Mapping) and lever.kind != "schedule":
+        raise InputError(f"takes one value for the whole run, not a year schedule; allowed: "
+                         f"{_allowed(lever)}", file=file, key=key)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"expected a number, got {type(value).__name__} {value!r}",
-                         file=file, key=key)
+        raise InputError(f"expected a number, got {type(value).__name__} {value!r}; allowed: "
+                         f"{_allowed(lever)}", file=file, key=key)
     v = float(value)
     lo, hi = lever.bounds
     if not math.isfinite(v) or v < lo or v > hi:
-        raise InputError(f"{value!r} is out of range; allowed {_fmt(lo)} to {_fmt(hi)} "
-                         f"{lever.unit}".rstrip(), file=file, key=key)
+        raise InputError(f"{value!r} is out of range; allowed: {_allowed(lever)}",
+                         file=file, key=key)
     if lever.integer and v != int(v):
-        raise InputError(f"{value!r} must be a whole number", file=file, key=key)
+        raise InputError(f"{value!r} is not a whole number; allowed: {_allowed(lever)}",
+                         file=file, key=key)
     return v
 
 
@@ -226,36 +237,54 @@ def validate_value(name: str, value: Any, *, file: str | None = None,
     """
     lever = get_lever(name, file=file)
     if lever.kind == "option":
-        if not isinstance(value, str) or value not in lever.options:
-            allowed = ", ".join(f'"{o}"' for o in lever.options)
-            raise InputError(f"unknown option {value!r}; allowed: {allowed}", file=file, key=name)
+        allowed = ", ".join(f'"{o}"' for o in lever.options)
+        if not isinstance(value, str):
+            raise InputError(f"expected an option name, got {type(value).__name__} {value!r}; "
+                             f"allowed: {allowed}", file=file, key=name)
+        if value not in lever.options:
+            close = difflib.get_close_matches(value, lever.options, n=1)
+            hint = f" (did you mean \"{close[0]}\"?)" if close else ""
+            raise InputError(f"unknown option {value!r}{hint}; allowed: {allowed}",
+                             file=file, key=name)
         return value
     if lever.kind == "schedule" and isinstance(value, Mapping):
-        if not value:
-            raise InputError("empty schedule; give { year = value, ... }", file=file, key=name)
-        out: dict[int, float] = {}
-        last = None
-        top = final_year if final_year is not None else YEARS[-1]
-        for raw_year, v in value.items():
-            try:
-                year = int(str(raw_year))
-            except ValueError:
-                raise InputError(f"schedule year {raw_year!r} is not a year", file=file,
-                                 key=name) from None
-            if year < YEARS[0] or year > top:
-                raise InputError(f"schedule year {year} is outside the horizon "
-                                 f"{YEARS[0]}-{top}", file=file, key=name)
-            if last is not None and year <= last:
-                raise InputError(f"schedule years must be in increasing order "
-                                 f"({year} after {last})", file=file, key=name)
-            last = year
-            out[year] = _check_number(lever, v, file=file, key=f"{name}.{year}")
-        return out
+        return _check_schedule(lever, value, file=file, final_year=final_year)
     if lever.kind == "schedule" and (isinstance(value, bool)
                                      or not isinstance(value, int | float)):
         raise InputError(f"expected a number or a {{ year = value }} schedule, got "
-                         f"{type(value).__name__} {value!r}", file=file, key=name)
+                         f"{type(value).__name__} {value!r}; allowed: {_allowed(lever)}",
+                         file=file, key=name)
     return _check_number(lever, value, file=file, key=name)
+
+
+def _check_schedule(lever: Lever, value: Mapping[Any, Any], *, file: str | None,
+                    final_year: int | None) -> dict[int, float]:
+    """Validate a ``{year: value}`` schedule: whole years, increasing, inside the horizon."""
+    name = lever.name
+    top = final_year if final_year is not None else YEARS[-1]
+    horizon = f"{YEARS[0]} to {top}"
+    if top < YEARS[-1]:
+        horizon += f" (the run's final year; [run] final_year may go up to {YEARS[-1]})"
+    if not value:
+        raise InputError(f"empty schedule; give {{ year = value, ... }} with years from "
+                         f"{horizon}", file=file, key=name)
+    out: dict[int, float] = {}
+    last: int | None = None
+    for raw_year, v in value.items():
+        text = str(raw_year).strip()
+        if isinstance(raw_year, bool) or not text.isdigit():
+            raise InputError(f"schedule key {raw_year!r} is not a year; allowed: whole years "
+                             f"from {horizon}", file=file, key=name)
+        year = int(text)
+        if year < YEARS[0] or year > top:
+            raise InputError(f"schedule year {year} is outside the horizon; allowed: years "
+                             f"from {horizon}", file=file, key=name)
+        if last is not None and year <= last:
+            raise InputError(f"schedule years must be listed in increasing order ({year} "
+                             f"comes after {last})", file=file, key=name)
+        last = year
+        out[year] = _check_number(lever, v, file=file, key=f"{name}.{year}")
+    return out
 
 
 def schedule_to_array(lever: Lever, value: LeverValue) -> np.ndarray:

@@ -19,9 +19,11 @@ same folder, or a relative path.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -89,7 +91,17 @@ class Scenario:
 
 
 def list_scenarios(folder: str | os.PathLike[str] | None = None) -> list[Path]:
-    """Return the scenario files in ``folder`` (the bundled ones by default), sorted."""
+    """Return the scenario files in ``folder`` (the bundled ones by default), sorted.
+
+    Parameters
+    ----------
+    folder : path-like, optional
+        Folder to list; the bundled ``scenarios/`` by default.
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
     d = Path(folder) if folder is not None else default_scenarios_dir()
     return sorted(d.glob("*.toml"))
 
@@ -100,78 +112,167 @@ def find_scenario(ref: str | os.PathLike[str], *, base: Path | None = None) -> P
     Parameters
     ----------
     ref : str or path-like
-        A path to a ``.toml`` file, or a bundled scenario's name.
+        A path to a ``.toml`` file, or a scenario's name (a file name without
+        ``.toml``).
     base : pathlib.Path, optional
-        Folder to resolve relative names in (the extending file's folder).
+        Folder of the file that names ``ref`` in its ``extends``: names are looked
+        up there first, then among the bundled scenarios. Without ``base`` they are
+        looked up relative to the working folder, then among the bundled scenarios.
+
+    Returns
+    -------
+    pathlib.Path
+        The first existing candidate; else ``ref`` as a path (which does not exist,
+        so that the caller can report it).
     """
     raw = str(ref)
-    candidates = []
     p = Path(raw)
-    if base is not None:
-        candidates += [base / raw, base / f"{raw}.toml"]
-    candidates += [p, p.with_name(p.name + ".toml") if p.suffix != ".toml" else p]
-    if p.suffix != ".toml" and os.sep not in raw:
+    if not raw.strip() or not p.name:
+        return p
+    names = [raw] if p.suffix == ".toml" else [raw, f"{raw}.toml"]
+    folder = base if base is not None else Path(".")
+    candidates = [folder / n for n in names]
+    if p.suffix != ".toml" and "/" not in raw and os.sep not in raw:
         candidates.append(default_scenarios_dir() / f"{raw}.toml")
     for c in candidates:
         if c.is_file():
             return c
-    return p
+    return folder / raw if base is not None else p
 
 
-def _read(path: Path, key_hint: str | None = None) -> tuple[dict[str, Any], bytes]:
+def _known_names(base: Path | None) -> list[str]:
+    """Scenario names a reference could have meant (``base`` folder and bundled)."""
+    names = {q.stem for q in list_scenarios()}
+    if base is not None and base.is_dir():
+        names |= {q.stem for q in list_scenarios(base)}
+    return sorted(names)
+
+
+def _missing(ref: str, base: Path | None) -> str:
+    """Say that ``ref`` names no scenario, with a did-you-mean and what exists."""
+    names = _known_names(base)
+    stem = Path(ref).stem if ref.endswith(".toml") else Path(ref).name
+    close = difflib.get_close_matches(stem, names, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    if ref.endswith(".toml") or "/" in ref or os.sep in ref:
+        what = "file not found"
+    else:
+        folder = f"beside this file ({base})" if base is not None else "in the working folder"
+        what = f"no scenario named {ref!r} {folder} or among the bundled scenarios"
+    return (f"{what}{hint}; allowed: a path to a .toml file or a scenario name: "
+            f"{', '.join(names)}")
+
+
+_POSITION = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)\s*$")
+_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_\-\.\"' ]+?)\s*=")
+_TABLE_LINE = re.compile(r"^\s*\[+\s*([^\[\]]+?)\s*\]*\s*(?:#.*)?$")
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, text: str, file: str) -> InputError:
+    """Turn a TOML syntax error into one line with its line number and key."""
+    message = str(exc)
+    lines = text.splitlines()
+    match = _POSITION.search(message)
+    detail = _POSITION.sub("", message) if match else message
+    if match and match.group(1):
+        lineno, column = int(match.group(1)), int(match.group(2))
+    else:  # "at end of document": point at the last line with content
+        lineno = max((i + 1 for i, line in enumerate(lines) if line.strip()), default=1)
+        column = len(lines[lineno - 1]) + 1 if lines else 1
+    line = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+    table = ""
+    for above in lines[:lineno - 1]:
+        if _KEY_LINE.match(above):
+            continue
+        header = _TABLE_LINE.match(above)
+        if header:
+            table = header.group(1).strip()
+    key: str | None = None
+    key_match = _KEY_LINE.match(line)
+    header = _TABLE_LINE.match(line)
+    if key_match:
+        name = key_match.group(1).strip().strip("\"'")
+        key = name if table in ("", "levers") else f"{table}.{name}"
+    elif header:
+        key = header.group(1).strip()
+    shown = line.strip()
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return InputError(f"malformed TOML at line {lineno}, column {column}: {detail} "
+                      f"(the line reads `{shown}`; allowed: TOML such as "
+                      f"`special_fund = 30` or `power_discount = {{ 2011 = 0.04 }}`)",
+                      file=file, key=key)
+
+
+def _read(path: Path, key_hint: str | None = None,
+          base: Path | None = None, ref: str | None = None) -> tuple[dict[str, Any], bytes]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        names = ", ".join(p.stem for p in list_scenarios())
-        raise InputError(f"scenario file not found (bundled scenarios: {names})",
+        raise InputError(_missing(ref if ref is not None else str(path), base),
                          file=str(path), key=key_hint) from None
+    except IsADirectoryError:
+        raise InputError("is a folder; allowed: a scenario .toml file", file=str(path),
+                         key=key_hint) from None
     except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror})", file=str(path)) from None
+        raise InputError(f"cannot read the file ({exc.strerror})", file=str(path),
+                         key=key_hint) from None
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError("is not UTF-8 text", file=str(path)) from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"is not UTF-8 text (byte {exc.start}); allowed: a UTF-8 TOML file",
+                         file=str(path), key=key_hint) from None
+    try:
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"malformed TOML: {exc}", file=str(path)) from None
+        raise _toml_error(exc, text, str(path)) from None
     return doc, data
+
+
+def _unknown(key: str, allowed: set[str], what: str) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown {what}{hint} (allowed: {', '.join(sorted(allowed))})"
 
 
 def _check_top(doc: Mapping[str, Any], file: str) -> None:
     for key in doc:
         if key not in _TOP_KEYS:
-            allowed = ", ".join(sorted(_TOP_KEYS))
-            raise InputError(f"unknown key; allowed: {allowed}", file=file, key=key)
+            raise InputError(_unknown(key, _TOP_KEYS, "key"), file=file, key=key)
     for key in ("name", "description", "extends"):
         if key in doc and not isinstance(doc[key], str):
-            raise InputError(f"expected a string, got {type(doc[key]).__name__}",
-                             file=file, key=key)
+            raise InputError(f"expected a string, got {type(doc[key]).__name__} "
+                             f"{doc[key]!r}", file=file, key=key)
+    if "extends" in doc and not doc["extends"].strip():
+        raise InputError("empty; allowed: a scenario name or a path to a .toml file "
+                         "(or leave extends out)", file=file, key="extends")
     for key in ("levers", "run"):
         if key in doc and not isinstance(doc[key], dict):
-            raise InputError(f"expected a table [{key}]", file=file, key=key)
+            raise InputError(f"expected a table [{key}], got {type(doc[key]).__name__}",
+                             file=file, key=key)
     for key in doc.get("run", {}):
         if key not in _RUN_KEYS:
-            raise InputError(f"unknown run setting; allowed: {', '.join(sorted(_RUN_KEYS))}",
-                             file=file, key=f"run.{key}")
+            raise InputError(_unknown(key, _RUN_KEYS, "run setting"), file=file,
+                             key=f"run.{key}")
 
 
-def _check_run(run: Mapping[str, Any], file: str) -> dict[str, Any]:
+def _check_run(run: Mapping[str, Any], file: str | None) -> dict[str, Any]:
+    """Validate the ``[run]`` table: ``final_year`` and ``time_step``."""
     out: dict[str, Any] = {}
     if "final_year" in run:
         fy = run["final_year"]
         lo, hi = FINAL_YEAR_RANGE
         if isinstance(fy, bool) or not isinstance(fy, int) or not lo <= fy <= hi:
-            raise InputError(f"{fy!r} is not allowed; a whole year from {lo} to {hi}",
+            raise InputError(f"{fy!r} is not allowed; allowed: a whole year from {lo} to {hi}",
                              file=file, key="run.final_year")
         out["final_year"] = fy
     if "time_step" in run:
         ts = run["time_step"]
-        ok = isinstance(ts, int | float) and not isinstance(ts, bool) and math.isfinite(ts)
-        if not ok or not 0 < ts <= 0.25 or not float(math.log2(ts)).is_integer():
-            raise InputError(f"{ts!r} is not allowed; a power of two from 2^-8 to 0.25 year "
-                             "(e.g. 0.03125)", file=file, key="run.time_step")
-        if ts < 2 ** -8:
-            raise InputError(f"{ts!r} is too small; at least 2^-8 year", file=file,
-                             key="run.time_step")
+        ok = (isinstance(ts, int | float) and not isinstance(ts, bool) and math.isfinite(ts)
+              and 2 ** -8 <= ts <= 0.25 and float(math.log2(ts)).is_integer())
+        if not ok:
+            raise InputError(f"{ts!r} is not allowed; allowed: a power of two from 2^-8 to "
+                             "0.25 Year (e.g. 0.0625)", file=file, key="run.time_step")
         out["time_step"] = float(ts)
     return out
 
@@ -194,27 +295,35 @@ def load_scenario(ref: str | os.PathLike[str]) -> Scenario:
         One message naming the file, the key and what is allowed: missing files,
         malformed TOML, unknown keys or levers, wrong types, values out of range,
         bad schedules, unknown options, a missing parent or a cycle in ``extends``.
+
+    Examples
+    --------
+    >>> s = load_scenario("no-policy")
+    >>> s.levers["tax_relief"], s.final_year
+    ('none', 2015)
     """
-    return _load(find_scenario(ref), seen=())
+    return _load(find_scenario(ref), seen=(), key_hint="scenario", ref=str(ref))
 
 
-def _load(path: Path, seen: tuple[Path, ...], key_hint: str | None = None) -> Scenario:
+def _load(path: Path, seen: tuple[Path, ...], key_hint: str | None = None,
+          base: Path | None = None, ref: str | None = None) -> Scenario:
     resolved = path.resolve()
     if resolved in seen:
         cycle = " -> ".join(p.stem for p in (*seen, resolved))
-        raise InputError(f"cycle in extends: {cycle}", file=str(seen[-1]), key="extends")
-    doc, data = _read(path, key_hint)
+        raise InputError(f"cycle in extends: {cycle}; allowed: a chain that ends in a "
+                         f"scenario without extends", file=str(seen[-1]), key="extends")
+    doc, data = _read(path, key_hint, base=base, ref=ref)
     file = str(path)
     _check_top(doc, file)
     run = _check_run(doc.get("run", {}), file)
     parent: Scenario | None = None
     extends = doc.get("extends")
-    if extends:
+    if extends is not None:
         parent_path = find_scenario(extends, base=path.parent)
         if not parent_path.is_file():
-            raise InputError(f"extends names a scenario that does not exist: {extends!r}",
-                             file=file, key="extends")
-        parent = _load(parent_path, (*seen, resolved))
+            raise InputError(_missing(extends, path.parent), file=file, key="extends")
+        parent = _load(parent_path, (*seen, resolved), key_hint="extends",
+                       base=path.parent, ref=extends)
     final_year = run.get("final_year", parent.final_year if parent else DEFAULT_FINAL_YEAR)
     own = doc.get("levers", {})
     for name, value in own.items():
@@ -237,12 +346,18 @@ def _load(path: Path, seen: tuple[Path, ...], key_hint: str | None = None) -> Sc
                 merged.setdefault(sub, value)
             merged[opt.name] = "custom"
     merged.update(own)
-    norm = {k: _levers.validate_value(k, v, file=file, final_year=final_year)
-            for k, v in merged.items()}
+    norm: dict[str, Any] = {}
+    for name, value in merged.items():
+        try:
+            norm[name] = _levers.validate_value(name, value, file=file, final_year=final_year)
+        except InputError as exc:  # only inherited values can fail here
+            raise InputError(f"{exc.detail} (inherited through extends = {extends!r}; "
+                             f"set it in this file or raise [run] final_year)",
+                             file=file, key=exc.key) from None
     _levers.resolve(norm, file=file, final_year=final_year)  # cross-lever checks
     return Scenario(
         name=doc.get("name", path.stem),
-        description=doc.get("description", parent.description if parent else ""),
+        description=doc.get("description", ""),
         levers=MappingProxyType(norm),
         own_levers=MappingProxyType(dict(own)),
         final_year=final_year,
@@ -257,18 +372,63 @@ def _load(path: Path, seen: tuple[Path, ...], key_hint: str | None = None) -> Sc
 def scenario_from_levers(name: str, levers: Mapping[str, Any] | None = None, *,
                          description: str = "", final_year: int = DEFAULT_FINAL_YEAR,
                          time_step: float | None = None) -> Scenario:
-    """Build a validated scenario in code (no file)."""
-    norm = {k: _levers.validate_value(k, v, final_year=final_year)
-            for k, v in (levers or {}).items()}
-    _levers.resolve(norm, final_year=final_year)
+    """Build a validated scenario in code (no file).
+
+    Parameters
+    ----------
+    name : str
+        Scenario name.
+    levers : mapping, optional
+        Lever name -> value, as in a scenario file's ``[levers]`` table; levers not
+        given keep the model's defaults (the policy as written).
+    description : str
+        What the scenario represents.
+    final_year : int
+        Last simulated year, 2015-2020.
+    time_step : float, optional
+        Integration step [Year], a power of two up to 0.25.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    InputError
+        For any value a scenario file could not hold either.
+    """
+    settings: dict[str, Any] = {"final_year": final_year}
+    if time_step is not None:
+        settings["time_step"] = time_step
+    run = _check_run(settings, None)
+    fy = run["final_year"]
+    norm = {k: _levers.validate_value(k, v, final_year=fy) for k, v in (levers or {}).items()}
+    _levers.resolve(norm, final_year=fy)
     return Scenario(name=name, description=description, levers=MappingProxyType(norm),
-                    own_levers=MappingProxyType(dict(norm)), final_year=final_year,
-                    time_step=time_step)
+                    own_levers=MappingProxyType(dict(norm)), final_year=fy,
+                    time_step=run.get("time_step"))
+
+
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
+                 "\f": "\\f", "\r": "\\r"}
+
+
+def _toml_string(text: str) -> str:
+    """Quote ``text`` as a TOML basic string (escaping quotes and control characters)."""
+    out = []
+    for ch in text:
+        if ch in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def _toml_value(value: Any) -> str:
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return _toml_string(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Mapping):
@@ -279,7 +439,35 @@ def _toml_value(value: Any) -> str:
 
 
 def dump_scenario(scenario: Scenario) -> str:
-    """Return a self-contained TOML text for ``scenario`` (all levers, no extends)."""
+    """Return a self-contained TOML text for ``scenario``.
+
+    Every lever the scenario sets is written out and ``extends`` is left out, so
+    the text loads on its own into a scenario with the same levers and run
+    settings (see :func:`load_scenario`).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A loaded or built scenario.
+
+    Returns
+    -------
+    str
+        TOML text.
+
+    Examples
+    --------
+    >>> print(dump_scenario(scenario_from_levers("x", {"special_fund": 50})))
+    name = "x"
+    description = ""
+    <BLANKLINE>
+    [levers]
+    special_fund = 50.0
+    <BLANKLINE>
+    [run]
+    final_year = 2015
+    <BLANKLINE>
+    """
     lines = [f"name = {_toml_value(scenario.name)}",
              f"description = {_toml_value(scenario.description)}", "", "[levers]"]
     lines += [f"{k} = {_toml_value(v)}" for k, v in scenario.levers.items()]
