@@ -97,8 +97,15 @@ def _units(units: object) -> str:
     return text or "Dmnl"
 
 
-def check_writable(path: str | os.PathLike[str]) -> Path:
+def check_writable(path: str | os.PathLike[str], *, key: str | None = None) -> Path:
     """Check that ``path`` can be written, before any work is done.
+
+    Parameters
+    ----------
+    path : path-like
+        Output file.
+    key : str, optional
+        Option or setting that named the path (e.g. ``"output"``), for the message.
 
     Raises
     ------
@@ -107,14 +114,16 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     """
     p = Path(path)
     folder = p.parent if str(p.parent) else Path(".")
+    where = f"{p}: key '{key}'" if key else f"{p}"
+    allowed = "allowed: a file in an existing, writable folder"
     if p.is_dir():
-        raise OutputError(f"{p}: is a folder; give a file name")
+        raise OutputError(f"{where}: is a folder; {allowed}")
     if not folder.is_dir():
-        raise OutputError(f"{p}: folder {folder} does not exist")
+        raise OutputError(f"{where}: folder {folder} does not exist; {allowed}")
     if not os.access(folder, os.W_OK):
-        raise OutputError(f"{p}: folder {folder} is not writable")
+        raise OutputError(f"{where}: folder {folder} is not writable; {allowed}")
     if p.exists() and not os.access(p, os.W_OK):
-        raise OutputError(f"{p}: file is not writable")
+        raise OutputError(f"{where}: file is not writable; {allowed}")
     return p
 
 

@@ -36,10 +36,13 @@ def output_format(args: argparse.Namespace) -> str:
     return "csv" if str(args.output).lower().endswith(".csv") else "netcdf"
 
 
-def check_output(path: Path | None) -> None:
-    """Fail early (before any run) when an output path cannot be written."""
+def check_output(path: Path | None, key: str = "output") -> None:
+    """Fail early (before any run) when an output path cannot be written.
+
+    ``key`` names the option that gave the path, for the error message.
+    """
     if path is not None:
-        check_writable(path)
+        check_writable(path, key=key)
 
 
 def write_output(ds: xr.Dataset, args: argparse.Namespace) -> None:

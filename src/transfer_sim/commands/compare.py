@@ -36,7 +36,7 @@ def _compare(args: argparse.Namespace) -> int:
         refs = [str(p) for p in list_scenarios()]
     scenarios = [load_scenario(r) for r in refs]
     check_output(args.output)
-    check_output(args.kpis)
+    check_output(args.kpis, key="kpis")
     ds = compare(scenarios, engine=args.engine)
     table = kpi_table(ds)
     print(format_table(table))
