@@ -1,0 +1,131 @@
+"""Benchmark the two engines on the bundled model.
+
+For each engine: one run of the full model (2005-2020, the model's time step), then
+N runs with random in-bounds lever values (every lever drawn uniformly within its
+bounds; schedules as one value for all years; options drawn among their names).
+Prints runs/s, the per-run median, peak memory and the simlin/pysd ratio.
+
+Each engine is measured in its own subprocess so that peak memory (max RSS) belongs
+to that engine alone.
+
+Usage::
+
+    python benchmarks/engines.py                 # 1000 simlin runs, 3 pysd runs
+    python benchmarks/engines.py --pysd-runs 10  # PySD takes ~30-60 s a run here
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+
+import numpy as np
+
+from transfer_sim import levers
+from transfer_sim.engines import RunSpec, get_engine
+from transfer_sim.kpis import KPIS
+
+#: Outputs an ensemble or a calibration reads: the KPI variables.
+KPI_VARIABLES = sorted({k.variable for k in KPIS if k.variable}
+                       | {"industrial_revenue", "nonresource_revenue"})
+
+
+def random_levers(rng: np.random.Generator) -> dict[str, object]:
+    """Draw every lever uniformly within its bounds (options: uniformly among names)."""
+    out: dict[str, object] = {}
+    for lever in levers.LEVERS:
+        if lever.kind == "option":
+            out[lever.name] = str(rng.choice([o for o in lever.options if o != "custom"]))
+            continue
+        governed = any(lever.name in subs for opt in levers.LEVERS if opt.kind == "option"
+                       for subs in opt.options.values())
+        if governed:
+            continue  # set through the option
+        lo, hi = lever.bounds
+        if lever.name == "policy_start_year":
+            hi = 2015  # a start after the horizon is a no-policy run
+        v = float(rng.uniform(lo, hi))
+        out[lever.name] = round(v) if lever.integer else v
+    return out
+
+
+def measure(engine_name: str, runs: int, seed: int) -> dict[str, float]:
+    """Measure one engine in this process."""
+    engine = get_engine(engine_name)
+    t0 = time.perf_counter()
+    engine.run(RunSpec(final_time=2020.0))
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    engine.run(RunSpec(final_time=2020.0))
+    full = time.perf_counter() - t0
+
+    rng = np.random.default_rng(seed)
+    inputs = [levers.resolve(random_levers(rng), final_year=2020) for _ in range(runs)]
+    times = []
+    t_all = time.perf_counter()
+    for inp in inputs:
+        t0 = time.perf_counter()
+        raw = engine.run(RunSpec(inputs=inp, final_time=2020.0, variables=KPI_VARIABLES))
+        times.append(time.perf_counter() - t0)
+        if not np.isfinite(raw.data["nonresource_revenue"]).all():
+            raise SystemExit(f"{engine_name}: non-finite output for {inp}")
+    total = time.perf_counter() - t_all
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"first_run_s": first, "full_run_s": full, "runs": runs,
+            "runs_per_s": runs / total, "median_ms": 1e3 * statistics.median(times),
+            "peak_mb": peak_mb}
+
+
+def _child(engine_name: str, runs: int, seed: int) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--child", engine_name, "--runs",
+                          str(runs), "--seed", str(seed)],
+                         capture_output=True, text=True, check=True, env=os.environ.copy())
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--simlin-runs", type=int, default=1000)
+    parser.add_argument("--pysd-runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=20111)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--runs", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.runs, args.seed)))
+        return
+    # Translate once before timing anything.
+    from transfer_sim.model import translated_model_path
+
+    translated_model_path()
+    res = {"simlin": _child("simlin", args.simlin_runs, args.seed),
+           "pysd": _child("pysd", args.pysd_runs, args.seed)}
+    cpu = platform.processor() or platform.machine()
+    print(f"transfer-sim engine benchmark, {date.today()}, {os.cpu_count()} cores, {cpu}, "
+          f"Python {platform.python_version()}")
+    print("one full run = 2005-2020 at the model's time step, all outputs; "
+          "loop = random in-bounds levers, KPI outputs")
+    header = f"{'engine':8} {'full run':>10} {'loop runs':>10} {'runs/s':>10} " \
+             f"{'median':>10} {'peak RSS':>10}"
+    print(header)
+    print("-" * len(header))
+    for name, r in res.items():
+        print(f"{name:8} {r['full_run_s'] * 1e3:8.1f}ms {r['runs']:10d} {r['runs_per_s']:10.2f} "
+              f"{r['median_ms']:8.2f}ms {r['peak_mb']:8.0f}MB")
+    s, p = res["simlin"], res["pysd"]
+    print(f"ratio simlin/pysd: full run {p['full_run_s'] / s['full_run_s']:.0f}x faster, "
+          f"runs/s {s['runs_per_s'] / p['runs_per_s']:.0f}x, "
+          f"peak memory {s['peak_mb'] / p['peak_mb']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
