@@ -7,6 +7,7 @@ which the document defines on the region's statistics, not on a model stock.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,6 +132,11 @@ def kpi_table(ds: xr.Dataset, year: float = TARGET_YEAR) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _width(text: str) -> int:
+    """Terminal width of ``text`` (CJK characters take two columns)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def format_table(table: pd.DataFrame) -> str:
     """Format a KPI table for the terminal: one row per indicator, a column per scenario."""
     scenarios = list(dict.fromkeys(table["scenario"]))
@@ -146,10 +152,15 @@ def format_table(table: pd.DataFrame) -> str:
             mark = "" if pd.isna(r["met"]) else (" met" if r["met"] else " MISSED")
             cells.append(f"{r['value']:,.1f}{mark}")
         lines.append(cells)
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=True)]
-    fmt = lambda cells: "  ".join(  # noqa: E731
-        str(c).ljust(w) if i < 3 else str(c).rjust(w)
-        for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+    widths = [max(_width(str(c)) for c in col) for col in zip(header, *lines, strict=True)]
+
+    def fmt(cells: list[str]) -> str:
+        out = []
+        for i, (c, w) in enumerate(zip(cells, widths, strict=True)):
+            pad = " " * (w - _width(str(c)))
+            out.append(f"{c}{pad}" if i < 3 else f"{pad}{c}")
+        return "  ".join(out)
+
     year = int(table["year"].iloc[0])
     out = [f"Indicators in {year} against the document's targets", fmt(header),
            "  ".join("-" * w for w in widths)]
