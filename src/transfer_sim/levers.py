@@ -242,7 +242,8 @@ def validate_value(name: str, value: Any, *, file: str | None = None,
             raise InputError(f"expected an option name, got {type(value).__name__} {value!r}; "
                              f"allowed: {allowed}", file=file, key=name)
         if value not in lever.options:
-            close = difflib.get_close_matches(value, lever.options, n=1)
+            close = (difflib.get_close_matches(value, lever.options, n=1)
+                     or [o for o in lever.options if value and o.startswith(value)][:1])
             hint = f" (did you mean \"{close[0]}\"?)" if close else ""
             raise InputError(f"unknown option {value!r}{hint}; allowed: {allowed}",
                              file=file, key=name)

@@ -277,6 +277,41 @@ def _check_run(run: Mapping[str, Any], file: str | None) -> dict[str, Any]:
     return out
 
 
+def _merge_levers(inherited: Mapping[str, Any], own: Mapping[str, Any], *,
+                  file: str | None) -> dict[str, Any]:
+    """Apply a scenario's own levers on top of the ones it inherits.
+
+    Option levers and the levers they govern interact: choosing a named option
+    (e.g. ``tax_relief = "none"``) replaces what was inherited for the levers it
+    governs; setting a governed lever directly (or choosing ``"custom"``) keeps the
+    inherited option's values for the other governed levers and makes the option
+    ``"custom"``. With nothing inherited, the inherited option is the lever's
+    default (the model's own values).
+    """
+    merged = dict(inherited)
+    governed_by = {sub: opt for opt in _levers.LEVERS if opt.kind == "option"
+                   for subs in opt.options.values() for sub in subs}
+
+    def keep_inherited_values(opt: _levers.Lever) -> None:
+        previous = merged.get(opt.name, opt.default)
+        for sub, value in opt.options.get(str(previous), {}).items():
+            merged.setdefault(sub, value)
+        merged[opt.name] = "custom"
+
+    for name in own:
+        lever = _levers.get_lever(name, file=file)
+        if lever.kind == "option":
+            if lever.options[own[name]]:
+                for sub in lever.options[own[name]]:
+                    merged.pop(sub, None)
+            else:
+                keep_inherited_values(lever)
+        elif name in governed_by and governed_by[name].name not in own:
+            keep_inherited_values(governed_by[name])
+    merged.update(own)
+    return merged
+
+
 def load_scenario(ref: str | os.PathLike[str]) -> Scenario:
     """Load, resolve and validate a scenario file.
 
@@ -328,24 +363,7 @@ def _load(path: Path, seen: tuple[Path, ...], key_hint: str | None = None,
     own = doc.get("levers", {})
     for name, value in own.items():
         _levers.validate_value(name, value, file=file, final_year=final_year)
-    merged = dict(parent.levers) if parent else {}
-    governed_by = {sub: opt for opt in _levers.LEVERS if opt.kind == "option"
-                   for subs in opt.options.values() for sub in subs}
-    for name in own:
-        lever = _levers.get_lever(name, file=file)
-        if lever.kind == "option":
-            # A child's option replaces what the parent set for the levers it governs.
-            for sub in lever.options[own[name]]:
-                merged.pop(sub, None)
-        elif name in governed_by and governed_by[name].name not in own:
-            # Setting a governed lever directly means "custom": keep the parent's
-            # option values for the other governed levers.
-            opt = governed_by[name]
-            inherited = merged.get(opt.name, opt.default)
-            for sub, value in opt.options.get(str(inherited), {}).items():
-                merged.setdefault(sub, value)
-            merged[opt.name] = "custom"
-    merged.update(own)
+    merged = _merge_levers(parent.levers if parent else {}, own, file=file)
     norm: dict[str, Any] = {}
     for name, value in merged.items():
         try:
@@ -402,10 +420,12 @@ def scenario_from_levers(name: str, levers: Mapping[str, Any] | None = None, *,
         settings["time_step"] = time_step
     run = _check_run(settings, None)
     fy = run["final_year"]
-    norm = {k: _levers.validate_value(k, v, final_year=fy) for k, v in (levers or {}).items()}
+    own = {k: _levers.validate_value(k, v, final_year=fy) for k, v in (levers or {}).items()}
+    merged = _merge_levers({}, own, file=None)
+    norm = {k: _levers.validate_value(k, v, final_year=fy) for k, v in merged.items()}
     _levers.resolve(norm, final_year=fy)
     return Scenario(name=name, description=description, levers=MappingProxyType(norm),
-                    own_levers=MappingProxyType(dict(norm)), final_year=fy,
+                    own_levers=MappingProxyType(own), final_year=fy,
                     time_step=run.get("time_step"))
 
 
