@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 
 from . import levers as _levers
+from . import parameters as _parameters
 from .engines import DEFAULT_ENGINE, RunSpec, get_engine
 from .errors import InputError
 from .results import to_dataset
@@ -35,7 +36,8 @@ def run_levers(levers: Mapping[str, Any] | None = None, *, final_year: int = DEF
                engine: str = DEFAULT_ENGINE, time_step: float | None = None,
                saveper: float = 0.25, variables: Sequence[str] | None = None,
                model_path: str | os.PathLike[str] | None = None,
-               attrs: Mapping[str, Any] | None = None) -> xr.Dataset:
+               attrs: Mapping[str, Any] | None = None,
+               parameters: Mapping[str, float] | None = None) -> xr.Dataset:
     """Run the model with lever values and return a Dataset.
 
     Every run starts from the model's own defaults (the policy as written) with the
@@ -59,6 +61,9 @@ def run_levers(levers: Mapping[str, Any] | None = None, *, final_year: int = DEF
         Model file; the bundled model by default.
     attrs : mapping, optional
         Extra provenance attributes.
+    parameters : mapping, optional
+        Calibrated parameter name -> value (see :mod:`transfer_sim.parameters`);
+        the model's values otherwise.
 
     Returns
     -------
@@ -69,6 +74,8 @@ def run_levers(levers: Mapping[str, Any] | None = None, *, final_year: int = DEF
     final_year = _check_final_year(final_year)
     given = dict(levers or {})
     inputs = _levers.resolve(given, final_year=final_year)
+    params = _parameters.validate_parameters(parameters)
+    inputs.update(_parameters.to_inputs(params, model_path=model_path))
     eng = get_engine(engine, model_path)
     spec = RunSpec(inputs=inputs, final_time=float(final_year), time_step=time_step,
                    saveper=saveper, variables=variables)
@@ -78,6 +85,8 @@ def run_levers(levers: Mapping[str, Any] | None = None, *, final_year: int = DEF
             "final_year": final_year}
     if time_step is not None:
         meta["time_step"] = float(time_step)
+    if params:
+        meta["parameters"] = json.dumps(params)
     meta.update(attrs or {})
     return to_dataset(raw, model_path=model_path, attrs=meta)
 
@@ -96,8 +105,8 @@ def combine(datasets: Mapping[str, xr.Dataset]) -> xr.Dataset:
     if not datasets:
         raise InputError("no scenarios to combine", key="scenario")
     names = list(datasets)
-    per_run_keys = ("levers", "scenario_file", "scenario_sha256", "scenario_description",
-                    "final_year", "time_step")
+    per_run_keys = ("levers", "parameters", "scenario_file", "scenario_sha256",
+                    "scenario_description", "final_year", "time_step")
     per = {k: {n: datasets[n].attrs.get(k) for n in names} for k in per_run_keys}
     stripped = []
     for n in names:
@@ -157,7 +166,7 @@ def run_scenario(scenario: Any, *, engine: str = DEFAULT_ENGINE,
         final_year=final_year if final_year is not None else scenario.final_year,
         time_step=time_step if time_step is not None else scenario.time_step,
         engine=engine, variables=variables, model_path=model_path,
-        attrs=scenario.provenance())
+        attrs=scenario.provenance(), parameters=getattr(scenario, "parameters", None))
 
 
 def compare(scenarios: Sequence[Any], *, engine: str = DEFAULT_ENGINE,

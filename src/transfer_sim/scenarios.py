@@ -32,6 +32,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import levers as _levers
+from . import parameters as _parameters
 from .errors import InputError
 from .model import default_scenarios_dir
 from .runner import DEFAULT_FINAL_YEAR, FINAL_YEAR_RANGE
@@ -39,7 +40,7 @@ from .runner import DEFAULT_FINAL_YEAR, FINAL_YEAR_RANGE
 __all__ = ["Scenario", "load_scenario", "find_scenario", "list_scenarios", "dump_scenario",
            "scenario_from_levers"]
 
-_TOP_KEYS = {"name", "description", "extends", "levers", "run"}
+_TOP_KEYS = {"name", "description", "extends", "levers", "parameters", "run"}
 _RUN_KEYS = {"final_year", "time_step"}
 
 
@@ -70,6 +71,10 @@ class Scenario:
         Parent scenario name.
     chain : tuple of pathlib.Path
         Files read, the scenario's own first.
+    parameters : mapping
+        Calibrated model constants the scenario (or a parent) sets in its
+        ``[parameters]`` table, by registry name (see :mod:`transfer_sim.parameters`);
+        constants not in it keep the model's values.
     """
 
     name: str
@@ -82,6 +87,7 @@ class Scenario:
     sha256: str = ""
     extends: str | None = None
     chain: tuple[Path, ...] = ()
+    parameters: Mapping[str, float] = field(default_factory=dict)
 
     def provenance(self) -> dict[str, Any]:
         """Return the attributes a results Dataset carries for this scenario."""
@@ -246,7 +252,7 @@ def _check_top(doc: Mapping[str, Any], file: str) -> None:
     if "extends" in doc and not doc["extends"].strip():
         raise InputError("empty; allowed: a scenario name or a path to a .toml file "
                          "(or leave extends out)", file=file, key="extends")
-    for key in ("levers", "run"):
+    for key in ("levers", "parameters", "run"):
         if key in doc and not isinstance(doc[key], dict):
             raise InputError(f"expected a table [{key}], got {type(doc[key]).__name__}",
                              file=file, key=key)
@@ -373,6 +379,8 @@ def _load(path: Path, seen: tuple[Path, ...], key_hint: str | None = None,
                              f"set it in this file or raise [run] final_year)",
                              file=file, key=exc.key) from None
     _levers.resolve(norm, file=file, final_year=final_year)  # cross-lever checks
+    params = dict(parent.parameters) if parent else {}
+    params.update(_parameters.validate_parameters(doc.get("parameters", {}), file=file))
     return Scenario(
         name=doc.get("name", path.stem),
         description=doc.get("description", ""),
@@ -384,6 +392,7 @@ def _load(path: Path, seen: tuple[Path, ...], key_hint: str | None = None,
         sha256=hashlib.sha256(data).hexdigest(),
         extends=extends,
         chain=(path, *(parent.chain if parent else ())),
+        parameters=MappingProxyType(params),
     )
 
 
@@ -491,6 +500,12 @@ def dump_scenario(scenario: Scenario) -> str:
     lines = [f"name = {_toml_value(scenario.name)}",
              f"description = {_toml_value(scenario.description)}", "", "[levers]"]
     lines += [f"{k} = {_toml_value(v)}" for k, v in scenario.levers.items()]
+    if scenario.parameters:
+        lines += ["", "[parameters]"]
+        for k, v in _parameters.nested(scenario.parameters).items():
+            text = ("{ " + ", ".join(f"{e} = {x!r}" for e, x in v.items()) + " }"
+                    if isinstance(v, dict) else repr(v))
+            lines.append(f"{k} = {text}")
     lines += ["", "[run]", f"final_year = {scenario.final_year}"]
     if scenario.time_step is not None:
         lines.append(f"time_step = {scenario.time_step!r}")
