@@ -54,7 +54,7 @@ def run_levers(levers: Mapping[str, Any] | None = None, *, final_year: int = DEF
     time_step : float, optional
         Integration step [Year]; the model's own by default.
     saveper : float
-        Output interval [Year].
+        Output interval [Year]; never finer than the time step.
     variables : sequence of str, optional
         Python names of the outputs wanted; all by default.
     model_path : path-like, optional
@@ -78,7 +78,7 @@ def run_levers(levers: Mapping[str, Any] | None = None, *, final_year: int = DEF
     inputs.update(_parameters.to_inputs(params, model_path=model_path))
     eng = get_engine(engine, model_path)
     spec = RunSpec(inputs=inputs, final_time=float(final_year), time_step=time_step,
-                   saveper=saveper, variables=variables)
+                   saveper=max(saveper, time_step or 0.0), variables=variables)
     raw = eng.run(spec)
     meta = {"engine": eng.name, "engine_version": eng.version,
             "levers": json.dumps(_jsonable(given), ensure_ascii=False),

@@ -51,6 +51,15 @@ class PySDEngine:
             raise ModelError(f"{name}: expected {len(elements)} values, got {values.shape}")
         return xr.DataArray(values, {dim: elements}, [dim])
 
+    @staticmethod
+    def _sector_values(value: object) -> np.ndarray:
+        """Values of a Sector-subscripted DataArray in :data:`SECTORS` order."""
+        if not hasattr(value, "dims"):
+            return np.asarray(value, dtype=float)
+        if tuple(value.coords["Sector"].values) != SECTORS:  # type: ignore[attr-defined]
+            value = value.loc[{"Sector": list(SECTORS)}]  # type: ignore[attr-defined]
+        return np.asarray(value.values, dtype=float)  # type: ignore[attr-defined]
+
     def run(self, spec: RunSpec) -> RawResult:
         """Run the model once from its defaults plus ``spec.inputs``."""
         names = list(spec.variables) if spec.variables is not None else self._outputs
@@ -73,9 +82,7 @@ class PySDEngine:
             py = by_real.get(col, col)
             values = df[col].to_numpy()
             if values.dtype == object:
-                arr = np.stack([np.asarray(v.loc[{"Sector": list(SECTORS)}].values
-                                           if hasattr(v, "loc") else v, dtype=float)
-                                for v in values])
+                arr = np.stack([self._sector_values(v) for v in values])
             else:
                 arr = values.astype(float)
             data[py] = arr
