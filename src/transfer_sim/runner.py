@@ -16,7 +16,8 @@ from .engines import DEFAULT_ENGINE, RunSpec, get_engine
 from .errors import InputError
 from .results import to_dataset
 
-__all__ = ["run", "run_levers", "run_scenario", "compare", "combine", "FINAL_YEAR_RANGE", "DEFAULT_FINAL_YEAR"]
+__all__ = ["run", "run_levers", "run_scenario", "compare", "combine", "FINAL_YEAR_RANGE",
+           "DEFAULT_FINAL_YEAR"]
 
 #: Final years a run may have: the document's 2015 up to 2020.
 FINAL_YEAR_RANGE = (2015, 2020)

@@ -9,8 +9,14 @@ import pytest
 import xarray as xr
 
 from transfer_sim.errors import OutputError
-from transfer_sim.results import atomic_path, check_writable, read_netcdf, to_frame, \
-    write_csv, write_netcdf
+from transfer_sim.results import (
+    atomic_path,
+    check_writable,
+    read_netcdf,
+    to_frame,
+    write_csv,
+    write_netcdf,
+)
 
 
 def _ds() -> xr.Dataset:

@@ -68,8 +68,9 @@ class SimlinEngine:
             return self._models[specs]
         text = self._text
         for name, value in zip(("FINAL TIME", "TIME STEP", "SAVEPER"), specs, strict=True):
-            text = re.sub(rf"^({name}\s*=\s*)([0-9.eE+-]+)", lambda m, v=value: f"{m.group(1)}{v!r}",
-                          text, count=1, flags=re.MULTILINE)
+            text = re.sub(rf"^({name}\s*=\s*)([0-9.eE+-]+)",
+                          lambda m, v=value: f"{m.group(1)}{v!r}", text, count=1,
+                          flags=re.MULTILINE)
         key = "-".join(f"{v:g}" for v in specs)
         path = cache_dir() / f"{self._hash[:20]}-simlin" / f"transfer-{key}.mdl"
         if not path.exists():
@@ -82,7 +83,7 @@ class SimlinEngine:
 
     @property
     def version(self) -> str:
-        """pysimlin's version."""
+        """Version of the ``pysimlin`` package."""
         return version("pysimlin")
 
     @property
