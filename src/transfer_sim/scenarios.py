@@ -14,7 +14,15 @@ A scenario states only what differs from the one it ``extends``::
 
 A scenario without ``extends`` starts from the model's own defaults (the policy as
 written). ``extends`` names another scenario: a file name without ``.toml`` in the
-same folder, or a relative path.
+extending file's folder, a path relative to that folder, or a bundled scenario's
+name; it never depends on the working folder.
+
+Levers take a number, an option name or (schedule levers) a ``{ year = value }``
+table of step changes; see :mod:`transfer_sim.levers`. Setting a lever that an
+option governs (e.g. ``tax_exempt_years`` under ``tax_relief``) makes the option
+``"custom"`` and keeps the inherited option's values for the other levers it
+governs. Every mistake raises :class:`~transfer_sim.errors.InputError` naming the
+file, the key and what is allowed.
 """
 
 from __future__ import annotations
@@ -171,7 +179,7 @@ def _missing(ref: str, base: Path | None) -> str:
 
 _POSITION = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)\s*$")
 _KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_\-\.\"' ]+?)\s*=")
-_TABLE_LINE = re.compile(r"^\s*\[+\s*([^\[\]]+?)\s*\]*\s*(?:#.*)?$")
+_TABLE_LINE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_\-\.\"' ]+?)\s*\]?\]?\s*(?:#.*)?$")
 
 
 def _toml_error(exc: tomllib.TOMLDecodeError, text: str, file: str) -> InputError:
