@@ -1,0 +1,269 @@
+"""Ensembles on the fast engine: determinism, resume after Ctrl-C and SIGKILL, Dask."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from transfer_sim.cli import main
+from transfer_sim.engines import RunSpec, get_engine
+from transfer_sim.ensemble import kpi_values, kpi_variables, run_ensemble, work_dir_for
+from transfer_sim.errors import InputError
+from transfer_sim.levers import resolve
+from transfer_sim.scenarios import load_scenario
+from transfer_sim.uncertainty import load_uncertainties
+
+SCENARIOS = ("no-policy", "policy-as-written")
+RUNS = 12
+
+
+@pytest.fixture(scope="module")
+def scenarios():
+    return [load_scenario(s) for s in SCENARIOS]
+
+
+@pytest.fixture(scope="module")
+def unc():
+    return load_uncertainties("default")
+
+
+def _open(path: Path) -> xr.Dataset:
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        return ds.load()
+
+
+def _same(a: xr.Dataset, b: xr.Dataset) -> None:
+    """Equal data, coordinates and attributes except the creation time."""
+    a, b = a.copy(), b.copy()
+    for ds in (a, b):
+        ds.attrs.pop("created", None)
+    xr.testing.assert_identical(a, b)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, scenarios, unc):
+    """An uninterrupted ensemble on one local worker process."""
+    out = tmp_path_factory.mktemp("ref") / "ens.nc"
+    run_ensemble(scenarios, unc, runs=RUNS, output=out, seed=7, workers=1, chunk_size=4,
+                 progress=False)
+    return _open(out)
+
+
+def test_the_file_has_run_scenario_time_sector_dims_and_the_sampled_values(reference, unc):
+    ds = reference
+    assert dict(ds.sizes) == {"scenario": 2, "run": RUNS, "time": 41, "sector": 7}
+    assert list(ds["scenario"].values) == list(SCENARIOS)
+    np.testing.assert_array_equal(ds["run"].values, np.arange(RUNS))
+    for u in unc:
+        assert ds[u.name].dims == ("run",)
+        lo, hi = u.support
+        assert np.all((ds[u.name] >= lo) & (ds[u.name] <= hi))
+        assert ds[u.name].attrs["distribution"] == u.describe()
+        assert ds[u.name].attrs["source"] == u.source
+    assert set(kpi_variables()) <= set(ds.data_vars)
+    assert ds["revenue"].dims == ("scenario", "run", "time", "sector")
+    assert ds["new_jobs"].dims == ("scenario", "run", "time")
+    assert ds["new_jobs"].attrs["units"] == "wanren"
+    # only the indicators' variables by default
+    assert set(ds.data_vars) == set(kpi_variables()) | set(unc.names)
+    assert ds.attrs["seed"] == 7 and ds.attrs["sampler"] == "lhs"
+    assert ds.attrs["uncertainty_sha256"] == unc.sha256
+
+
+def test_each_run_equals_a_single_run_with_its_sampled_values(reference, unc):
+    engine = get_engine("simlin")
+    for scen, run in (("no-policy", 0), ("policy-as-written", RUNS - 1)):
+        inputs = resolve(load_scenario(scen).levers, final_year=2015)
+        inputs.update({u.name: float(reference[u.name][run]) for u in unc})
+        raw = engine.run(RunSpec(inputs=inputs, variables=["new_jobs", "revenue"]))
+        got = reference.sel(scenario=scen, run=run)
+        np.testing.assert_array_equal(got["new_jobs"].values, raw.data["new_jobs"])
+        np.testing.assert_array_equal(got["revenue"].values, raw.data["revenue"])
+
+
+def test_the_uncertainties_move_the_indicators(reference):
+    kv = kpi_values(reference)
+    assert float(kv["nonresource_revenue"].std("run").min()) > 0
+    assert float(kv["new_jobs"].std("run").min()) > 0
+
+
+def test_the_same_seed_gives_the_same_file_and_another_seed_another(tmp_path, scenarios, unc,
+                                                                     reference):
+    out = tmp_path / "again.nc"
+    run_ensemble(scenarios, unc, runs=RUNS, output=out, seed=7, workers=2, chunk_size=5,
+                 progress=False)
+    _same(reference, _open(out))
+    assert not work_dir_for(out).exists()
+    other = tmp_path / "other.nc"
+    run_ensemble(scenarios[:1], unc, runs=RUNS, output=other, seed=8, workers=1,
+                 chunk_size=4, progress=False)
+    assert not np.array_equal(_open(other)["cost_elasticity"].values,
+                              reference["cost_elasticity"].values)
+
+
+def test_ctrl_c_after_some_blocks_then_rerun_gives_the_uninterrupted_file(tmp_path, scenarios,
+                                                                          unc, reference):
+    out = tmp_path / "ens.nc"
+    seen: list[int] = []
+
+    def interrupt_after_two(done: int, total: int) -> None:
+        seen.append(done)
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ensemble(scenarios, unc, runs=RUNS, output=out, seed=7, workers=1, chunk_size=4,
+                     progress=False, on_block=interrupt_after_two)
+    assert not out.exists()
+    kept = sorted(p.name for p in work_dir_for(out).glob("*.h5"))
+    assert len(kept) == 2
+    resumed: list[int] = []
+    run_ensemble(scenarios, unc, runs=RUNS, output=out, seed=7, workers=1, chunk_size=4,
+                 progress=False, on_block=lambda d, t: resumed.append(d))
+    assert resumed == [3, 4, 5, 6]  # only the 4 missing blocks of 6 ran
+    _same(reference, _open(out))
+
+
+def test_a_work_folder_of_other_settings_is_refused_not_mixed_in(tmp_path, scenarios, unc):
+    out = tmp_path / "ens.nc"
+
+    def stop(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ensemble(scenarios[:1], unc, runs=8, output=out, seed=1, workers=1, chunk_size=4,
+                     progress=False, on_block=stop)
+    with pytest.raises(InputError, match="unfinished ensemble with other settings"):
+        run_ensemble(scenarios[:1], unc, runs=8, output=out, seed=2, workers=1, chunk_size=4,
+                     progress=False)
+
+
+def _cli(out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "transfer_sim", "ensemble", *SCENARIOS, "--uncertainty",
+            "default", "--runs", "60", "--seed", "3", "--chunk-size", "3", "--workers", "1",
+            "--no-progress", "-o", str(out), *extra]
+
+
+def _wait_for_blocks(proc: subprocess.Popen, work: Path, n: int, timeout: float = 90) -> int:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        count = len(list(work.glob("*.h5"))) if work.exists() else 0
+        if count >= n:
+            return count
+        if proc.poll() is not None:
+            pytest.fail(f"ensemble ended (exit {proc.returncode}) before {n} blocks")
+        time.sleep(0.02)
+    pytest.fail("no blocks written in time")
+
+
+def _children(pid: int) -> list[int]:
+    import psutil
+
+    return [c.pid for c in psutil.Process(pid).children(recursive=True)]
+
+
+@pytest.fixture(scope="module")
+def cli_reference(tmp_path_factory, scenarios, unc):
+    out = tmp_path_factory.mktemp("cliref") / "ens.nc"
+    run_ensemble(scenarios, unc, runs=60, output=out, seed=3, workers=2, chunk_size=3,
+                 progress=False)
+    return _open(out)
+
+
+def test_sigkill_of_the_whole_command_then_rerun_gives_the_uninterrupted_file(tmp_path,
+                                                                            cli_reference):
+    out = tmp_path / "ens.nc"
+    env = os.environ | {"PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(_cli(out), env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for_blocks(proc, work_dir_for(out), 3)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+        if proc.stderr is not None:
+            proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert not out.exists()
+    kept = len(list(work_dir_for(out).glob("*.h5")))
+    assert 3 <= kept < 40
+    assert not list(work_dir_for(out).glob("*.part"))  # no half-written block survives
+    done = subprocess.run(_cli(out), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "resuming from" in done.stderr
+    _same(cli_reference, _open(out))
+
+
+def test_a_killed_worker_stops_the_command_in_one_line_and_a_rerun_resumes(tmp_path,
+                                                                         cli_reference):
+    out = tmp_path / "ens.nc"
+    env = os.environ | {"PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(_cli(out), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_blocks(proc, work_dir_for(out), 2)
+        for pid in _children(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 2, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert lines[-1].startswith("transfer-sim: error: a worker process died")
+    assert "rerun the same command to resume" in lines[-1]
+    assert not out.exists() and work_dir_for(out).exists()
+    assert main(_cli(out)[3:]) == 0
+    _same(cli_reference, _open(out))
+
+
+# Dask's LocalCluster may warn about ports and event loops on a busy machine; those are
+# about the test cluster, not this package's code.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:distributed.*")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:tornado.*")
+@pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_the_dask_path_gives_the_same_file_as_the_local_path(tmp_path, scenarios, unc,
+                                                             reference):
+    from distributed import LocalCluster
+
+    out = tmp_path / "dask.nc"
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=None) as cluster:
+        run_ensemble(scenarios, unc, runs=RUNS, output=out, seed=7, chunk_size=4,
+                     scheduler=cluster.scheduler_address, progress=False)
+    _same(reference, _open(out))
+
+
+def test_cli_ensemble_prints_the_probability_table_and_all_variables_keeps_every_output(
+        tmp_path, capsys):
+    out = tmp_path / "all.nc"
+    code = main(["ensemble", "policy-as-written", "--uncertainty", "default", "--runs", "2",
+                 "--workers", "1", "--all-variables", "--no-progress", "-o", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "Probability of meeting each target (2 runs" in printed
+    assert "T5 demonstration parks" in printed
+    ds = _open(out)
+    assert len(ds.data_vars) > 3 * len(kpi_variables())
+    assert {"relocation_pool", "employment", "park_infrastructure"} <= set(ds.data_vars)
+
+
+def test_scheduler_that_cannot_be_reached_is_one_line(tmp_path, capsys):
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code = main(["ensemble", "no-policy", "--uncertainty", "default", "--runs", "2",
+                     "--scheduler", "tcp://127.0.0.1:9", "-o", str(tmp_path / "e.nc")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "cannot reach the Dask scheduler" in err
