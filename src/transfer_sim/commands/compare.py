@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errors import InputError
 from ..kpis import format_table, kpi_table
 from ..results import atomic_path
 from ..runner import compare
@@ -31,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    if args.format and args.output is None:
+        raise InputError("--format applies to the -o/--output file; give -o OUT",
+                         key="format")
     refs = list(args.scenarios) or list(DEFAULT_SCENARIOS)
     if refs == ["all"]:
         refs = [str(p) for p in list_scenarios()]
