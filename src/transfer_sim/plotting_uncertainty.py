@@ -30,6 +30,7 @@ __all__ = [
     "fan_charts",
     "probability_chart",
     "sensitivity_chart",
+    "report_sections",
 ]
 
 #: Quantiles of the fan charts' bands: 5-95 %, 25-75 % and the median.
@@ -305,3 +306,46 @@ def sensitivity_chart(indices: pd.DataFrame) -> Figure:
             ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def report_sections(ds: xr.Dataset, *, source: str = "") -> list:
+    """Return the HTML report's sections for an ensemble.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        An ensemble file's Dataset.
+    source : str
+        The ensemble file's name, quoted in the captions.
+
+    Returns
+    -------
+    list of transfer_sim.report.Section
+        "Probability of meeting the targets" (table and chart) and "Indicators
+        under uncertainty" (fan charts).
+    """
+    from .report import Section, figure_html, table_html
+
+    table = target_probabilities(ds)
+    where = f" from {source}" if source else ""
+    runs = int(ds.sizes.get("run", 0))
+    shown = table[["scenario", "label", "target", "p_met", "ci_low", "ci_high", "p05",
+                   "median", "p95"]].rename(columns={
+                       "label": "indicator", "p_met": "P(met)", "ci_low": "95 % low",
+                       "ci_high": "95 % high", "p05": "5 %", "p95": "95 %"})
+    fig = probability_chart(table).figure
+    try:
+        chart = figure_html(fig, alt="probability of meeting each 2015 target",
+                            caption=f"Share of {runs} ensemble runs{where} meeting each target; "
+                                    "bars show 95 % Wilson intervals.")
+    finally:
+        plt.close(fig)
+    fans = fan_charts(ds)
+    try:
+        fan = figure_html(fans, alt="fan charts of the target indicators",
+                          caption=f"Median, 25-75 % and 5-95 % of {runs} runs{where}; dashed "
+                                  f"line: the {TARGET_YEAR} target.")
+    finally:
+        plt.close(fans)
+    return [Section("Probability of meeting the targets", table_html(shown) + chart),
+            Section("Indicators under uncertainty", fan)]
