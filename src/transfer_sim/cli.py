@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "levers",
     "validate",
     "check",
+    "attribute", "report",
     "ensemble", "sensitivity",
 )
 
