@@ -8,7 +8,9 @@ and return the Axes they drew on; the multi-panel ones return a Figure.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -31,6 +33,7 @@ __all__ = [
     "probability_chart",
     "sensitivity_chart",
     "report_sections",
+    "ensemble_file_sections",
 ]
 
 #: Quantiles of the fan charts' bands: 5-95 %, 25-75 % and the median.
@@ -349,3 +352,22 @@ def report_sections(ds: xr.Dataset, *, source: str = "") -> list:
         plt.close(fans)
     return [Section("Probability of meeting the targets", table_html(shown) + chart),
             Section("Indicators under uncertainty", fan)]
+
+
+def ensemble_file_sections(path: str | os.PathLike[str]) -> list:
+    """Read an ensemble file and return its report sections (see :func:`report_sections`).
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read or holds no ensemble.
+    """
+    p = Path(path)
+    try:
+        ds = xr.open_dataset(p, engine="h5netcdf")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the ensemble file ({exc})", file=str(p)) from None
+    with ds:
+        if "run" not in ds.dims:
+            raise InputError("not an ensemble file (no 'run' dimension)", file=str(p))
+        return report_sections(ds, source=p.name)

@@ -49,12 +49,17 @@ def _same(a: xr.Dataset, b: xr.Dataset) -> None:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory, scenarios, unc):
+def reference_path(tmp_path_factory, scenarios, unc):
     """An uninterrupted ensemble on one local worker process."""
     out = tmp_path_factory.mktemp("ref") / "ens.nc"
     run_ensemble(scenarios, unc, runs=RUNS, output=out, seed=7, workers=1, chunk_size=4,
                  progress=False)
-    return _open(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference(reference_path):
+    return _open(reference_path)
 
 
 def test_the_file_has_run_scenario_time_sector_dims_and_the_sampled_values(reference, unc):
@@ -267,3 +272,21 @@ def test_scheduler_that_cannot_be_reached_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert "cannot reach the Dask scheduler" in err
+
+
+def test_report_sections_of_an_ensemble_file(reference_path, tmp_path):
+    from transfer_sim.plotting_uncertainty import ensemble_file_sections
+
+    sections = ensemble_file_sections(reference_path)
+    assert [s.title for s in sections] == ["Probability of meeting the targets",
+                                           "Indicators under uncertainty"]
+    table, fans = sections[0].html, sections[1].html
+    assert "T5 demonstration parks" in table and "policy-as-written" in table
+    assert table.count("data:image/png;base64,") == 1 and fans.count("<img") == 1
+    assert f"{RUNS} ensemble runs from ens.nc" in table
+    single = tmp_path / "single.nc"
+    _open(reference_path).isel(run=0).to_netcdf(single, engine="h5netcdf")
+    with pytest.raises(InputError, match="single.nc: not an ensemble file"):
+        ensemble_file_sections(single)
+    with pytest.raises(InputError, match="cannot read the ensemble file"):
+        ensemble_file_sections(tmp_path / "missing.nc")
