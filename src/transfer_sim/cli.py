@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "levers",
     "validate",
     "check",
+    "calibrate",
     "attribute", "report",
     "ensemble", "sensitivity",
 )
