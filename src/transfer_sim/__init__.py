@@ -8,6 +8,7 @@ Simlin (the fast engine). Typical use::
     print(ts.format_table(ts.kpi_table(ds)))
 """
 
+from .calibration import calibrate
 from .errors import InputError, ModelError, OutputError, TransferSimError
 from .kpis import format_table, kpi_table
 from .levers import LEVERS
@@ -22,6 +23,7 @@ __all__ = [
     "OutputError",
     "Scenario",
     "TransferSimError",
+    "calibrate",
     "compare",
     "format_table",
     "kpi_table",
