@@ -231,12 +231,6 @@ def test_a_killed_worker_stops_the_command_in_one_line_and_a_rerun_resumes(tmp_p
     _same(cli_reference, _open(out))
 
 
-# Dask's LocalCluster may warn about ports and event loops on a busy machine; those are
-# about the test cluster, not this package's code.
-@pytest.mark.filterwarnings("ignore::DeprecationWarning:distributed.*")
-@pytest.mark.filterwarnings("ignore::DeprecationWarning:tornado.*")
-@pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning")
-@pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_the_dask_path_gives_the_same_file_as_the_local_path(tmp_path, scenarios, unc,
                                                              reference):
     from distributed import LocalCluster
