@@ -164,9 +164,10 @@ def scenario_colors(scenarios: Sequence[str] | xr.Dataset) -> dict[str, str]:
     """Return the colour of each scenario, the same in every figure.
 
     ``no-policy`` is grey and ``policy-as-written`` blue wherever they appear; the
-    other scenarios take the palette's colours in the order given (the order of the
-    Dataset's ``scenario`` coordinate), skipping none, so the same list of
-    scenarios always gets the same colours.
+    other scenarios take the palette's 14 colours in the order given (the order of
+    the Dataset's ``scenario`` coordinate; past 14 they repeat), so the same list of
+    scenarios always gets the same colours. Pass the result as ``colors`` to keep
+    them when drawing a subset of the scenarios.
 
     Parameters
     ----------
