@@ -27,8 +27,8 @@ def _kpis(ds):
 def test_time_step_converges(path):
     """Halving TIME STEP moves no indicator by more than 0.5 % (every bundled scenario)."""
     scenario = load_scenario(path)
-    dt = get_engine(ENGINE)._default_dt
-    coarse = _kpis(run_scenario(scenario, engine=ENGINE))
+    dt = scenario.time_step or get_engine(ENGINE)._default_dt
+    coarse = _kpis(run_scenario(scenario, engine=ENGINE, time_step=dt))
     fine = _kpis(run_scenario(scenario, engine=ENGINE, time_step=dt / 2))
     moved = (coarse - fine).abs() / fine.abs().where(fine.abs() > 0, 1.0)
     assert moved.max() <= 0.005, f"{moved.idxmax()} moved {100 * moved.max():.2f} %"
