@@ -13,6 +13,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,11 @@ __all__ = [
 ]
 
 
-def _package_version() -> str:
+@cache
+def _version(package: str) -> str:
+    """Installed version of ``package`` (cached: the lookup costs milliseconds)."""
     try:
-        return version("transfer-sim")
+        return version(package)
     except Exception:  # running from a source tree without installation
         return "0+unknown"
 
@@ -82,9 +85,9 @@ def to_dataset(raw: RawResult, *, model_path: str | os.PathLike[str] | None = No
         "title": "transfer-sim run of model/transfer.mdl",
         "model_file": path.name,
         "model_sha256": model_hash(path),
-        "transfer_sim_version": _package_version(),
-        "pysd_version": version("pysd"),
-        "pysimlin_version": version("pysimlin"),
+        "transfer_sim_version": _version("transfer-sim"),
+        "pysd_version": _version("pysd"),
+        "pysimlin_version": _version("pysimlin"),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     })
     for key, value in (attrs or {}).items():
