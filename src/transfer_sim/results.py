@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -67,24 +67,20 @@ def to_dataset(raw: RawResult, *, model_path: str | os.PathLike[str] | None = No
     """
     from .model import default_model_path, model_hash
 
-    cat = catalogue(model_path)
+    path = Path(model_path) if model_path is not None else default_model_path()
+    digest = model_hash(path)
+    meta = _variable_attrs(str(path.resolve()), digest)
     coords = {"time": ("time", raw.time, {"units": "Year", "long_name": "time"}),
               "sector": ("sector", list(SECTORS), {"long_name": "non-resource sector"})}
     data_vars = {}
     for name, values in raw.data.items():
-        row = cat.loc[name]
         dims = ("time", "sector") if values.ndim == 2 else ("time",)
-        data_vars[name] = xr.Variable(dims, values, {
-            "units": _units(row["Units"]),
-            "long_name": str(row["Real Name"]),
-            "description": " ".join(str(row["Comment"]).split()),
-        })
+        data_vars[name] = xr.Variable(dims, values, dict(meta[name]))
     ds = xr.Dataset(data_vars, coords=coords)
-    path = Path(model_path) if model_path is not None else default_model_path()
     ds.attrs.update({
         "title": "transfer-sim run of model/transfer.mdl",
         "model_file": path.name,
-        "model_sha256": model_hash(path),
+        "model_sha256": digest,
         "transfer_sim_version": _version("transfer-sim"),
         "pysd_version": _version("pysd"),
         "pysimlin_version": _version("pysimlin"),
@@ -93,6 +89,15 @@ def to_dataset(raw: RawResult, *, model_path: str | os.PathLike[str] | None = No
     for key, value in (attrs or {}).items():
         ds.attrs[key] = value if isinstance(value, str | int | float) else json.dumps(value)
     return ds
+
+
+@lru_cache(maxsize=8)
+def _variable_attrs(path: str, digest: str) -> dict[str, dict[str, str]]:
+    """Per-variable ``units``, ``long_name`` and ``description`` from the catalogue."""
+    cat = catalogue(path)
+    return {name: {"units": _units(row["Units"]), "long_name": str(row["Real Name"]),
+                   "description": " ".join(str(row["Comment"]).split())}
+            for name, row in cat.iterrows()}
 
 
 def _units(units: object) -> str:

@@ -45,6 +45,7 @@ class SimlinEngine:
         self._model = self._load(self.model_path)
         self._catalogue = catalogue(self.model_path)
         self._outputs = output_variables(self._catalogue)
+        self._subscripted = {n for n, s in self._catalogue["Subscripts"].items() if s}
         self._default_dt = float(self._model.time_spec.dt)
         self._default_specs = (self._control("FINAL TIME"), self._default_dt,
                                self._control("SAVEPER"))
@@ -118,8 +119,7 @@ class SimlinEngine:
         names = list(spec.variables) if spec.variables is not None else self._outputs
         data: dict[str, np.ndarray] = {}
         for name in names:
-            subs = self._catalogue.at[name, "Subscripts"]
-            if subs:
+            if name in self._subscripted:
                 data[name] = np.stack([sim.get_series(f"{name}[{s}]") for s in SECTORS], axis=1)
             else:
                 data[name] = sim.get_series(name)
