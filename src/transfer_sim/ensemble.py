@@ -634,7 +634,7 @@ def _combine(work: Path, out: Path, plans: Sequence[_ScenarioPlan],
                 uv[:] = values[:, j]
                 uv.attrs.update({**_var_attrs(cat, unc.name), "role": "sampled uncertainty",
                                  "distribution": unc.describe(), "source": unc.source})
-            rows = min(runs, chunk)
+            rows = min(runs, chunk, 100)  # HDF5 chunks of <= 100 runs: small caches
             for v in names:
                 dims = ("scenario", "run", "time") + (("sector",) if ndims[v] == 3 else ())
                 shape = (1, rows, len(time)) + ((len(SECTORS),) if ndims[v] == 3 else ())
