@@ -189,3 +189,23 @@ def test_bundled_layer_matches_the_bundled_table():
     for name, row in fitted.iterrows():
         assert layer.parameters[name] == pytest.approx(row["value"], rel=1e-5)
         assert row["bound_min"] <= row["value"] <= row["bound_max"]
+
+
+def test_bundled_layer_still_fits_the_model_as_recorded():
+    """The model at the bundled values gives the payoff the layer records.
+
+    Fails when the model's equations (or the observed file) change after the
+    calibration: re-run the command at the top of scenarios/calibrated.toml.
+    """
+    text = (ROOT / "scenarios" / "calibrated.toml").read_text(encoding="utf-8")
+    recorded = float(re.search(r"^# payoff .*-> ([0-9.eE+-]+)$", text, re.MULTILINE).group(1))
+    until = re.search(r"fitted \(years <= (\d+)\)", text)
+    layer = load_scenario(ROOT / "scenarios" / "calibrated.toml")
+    obs = cal.load_observed()
+    if until:
+        obs = obs[obs["year"] <= int(until.group(1))].reset_index(drop=True)
+    problem = cal.CalibrationProblem(obs, list(layer.parameters), scenario=layer)
+    payoff = problem.payoff(problem.start_vector())
+    assert payoff == pytest.approx(recorded, rel=1e-4), (
+        "the model no longer gives the recorded fit; re-run the command recorded at the top "
+        "of scenarios/calibrated.toml")
