@@ -7,6 +7,7 @@ import math
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ..calibration import calibrate, default_observed_path
@@ -88,7 +89,8 @@ def _extends(scenario: Scenario | None, output: Path) -> str | None:
     return os.path.relpath(scenario.path.resolve(), output.resolve().parent)
 
 
-def _progress(quiet: bool):  # noqa: ANN202 - a small closure
+def _progress(quiet: bool) -> Callable[[str], None] | None:
+    """Return a progress callback printing one line a step on stderr (None if quiet)."""
     if quiet:
         return None
 
