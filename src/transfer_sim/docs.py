@@ -75,6 +75,8 @@ SOURCE_KINDS: dict[str, str] = {
 CONTROL_CONSTANTS: tuple[str, ...] = ("initial_time", "final_time", "time_step", "saveper")
 #: Where the generated table goes in the template.
 TABLE_MARKER = "<!-- parameter-table -->"
+#: Where the calibrated values and their intervals go (optional in the template).
+CALIBRATION_MARKER = "<!-- calibration-table -->"
 
 _CONSTANT_TYPES = ("Constant", "Lookup")
 _SOURCE_COLUMNS = ("name", "source_kind", "reference")
@@ -513,6 +515,48 @@ def _render_stocks(cat: pd.DataFrame, groups: Mapping[str, str], group: str) -> 
     return "\n".join(lines)
 
 
+def default_fitted_path(model_path: str | os.PathLike[str] | None = None) -> Path:
+    """Return ``data/calibration/fitted.csv`` of the checkout holding the model."""
+    return _model_path(model_path).resolve().parents[1] / "data" / "calibration" / "fitted.csv"
+
+
+def render_calibration(model_path: str | os.PathLike[str] | None = None,
+                       fitted_path: str | os.PathLike[str] | None = None) -> str:
+    """Render the calibrated values with their 95 % intervals as a Markdown table.
+
+    Parameters
+    ----------
+    model_path : path-like, optional
+        Model file; locates ``data/calibration/fitted.csv`` beside the checkout.
+    fitted_path : path-like, optional
+        The fit's table, as written by ``transfer-sim calibrate --fitted-csv``.
+
+    Returns
+    -------
+    str
+        The table, or a sentence saying no calibration has been recorded.
+    """
+    path = Path(fitted_path) if fitted_path is not None else default_fitted_path(model_path)
+    if not path.is_file():
+        return "_No calibration recorded (`data/calibration/fitted.csv` is missing)._\n"
+    fitted = pd.read_csv(path, keep_default_na=False)
+    lines = ["| parameter | value | 95 % interval | start | bounds | unit | status |",
+             "|---|---|---|---|---|---|---|"]
+    for row in fitted.itertuples(index=False):
+        fitted_flag = str(row.fitted).lower() == "true"
+        ident = str(row.identifiable).lower() == "true"
+        interval = (f"[{_num(float(row.lower_95))}, {_num(float(row.upper_95))}]"
+                    if fitted_flag and str(row.lower_95) != "" else "–")
+        status = ("fitted" if fitted_flag and ident else
+                  "fitted, not identifiable" if fitted_flag else "not fitted")
+        note = f"; {_cell(row.note)}" if str(row.note).strip() else ""
+        lines.append(f"| `{row.parameter}` | {_num(float(row.value))} | {interval} | "
+                     f"{_num(float(row.start))} | [{_num(float(row.bound_min))}, "
+                     f"{_num(float(row.bound_max))}] | {_format_units(row.unit)} | "
+                     f"{status}{note} |")
+    return "\n".join(lines) + "\n"
+
+
 def render_model_readme(
     model_path: str | os.PathLike[str] | None = None,
     template_path: str | os.PathLike[str] | None = None,
@@ -574,6 +618,8 @@ def render_model_readme(
             f"### .{g}\n\n{_render_stocks(cat, groups, g)}" for g in unlisted
         ) + "\n"
     text = text.replace(TABLE_MARKER, _render_table(table).rstrip("\n"))
+    if CALIBRATION_MARKER in text:
+        text = text.replace(CALIBRATION_MARKER, render_calibration(path).rstrip("\n"))
     body = text.rstrip("\n") + "\n" + extra
     return f"{_GENERATED_NOTE}\n\n{body}"
 

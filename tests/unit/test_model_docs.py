@@ -284,3 +284,21 @@ def test_parameter_table_takes_values_from_the_model(cat, table):
             assert float(data) == pytest.approx(written[key]), name
             checked += 1
     assert checked > len(table) // 2
+
+
+def test_readme_shows_each_calibrated_value_with_its_interval():
+    import pandas as pd
+
+    from transfer_sim.docs import default_fitted_path, render_calibration
+
+    fitted = pd.read_csv(default_fitted_path(), keep_default_na=False)
+    text = render_calibration()
+    readme = (Path(__file__).resolve().parents[2] / "model" / "README.md").read_text("utf-8")
+    assert text.strip() in readme
+    for row in fitted.itertuples(index=False):
+        line = next(ln for ln in text.splitlines() if f"`{row.parameter}`" in ln)
+        if str(row.fitted).lower() == "true":
+            assert "[" in line.split("|")[3], line  # an interval is shown
+            assert "not fitted" not in line
+        else:
+            assert "not fitted" in line
