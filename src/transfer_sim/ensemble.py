@@ -3,7 +3,9 @@
 The unit-hypercube sample comes from :mod:`scipy.stats.qmc` (or is given, for
 sensitivity analysis) and is mapped through each uncertainty's ``ppf``. Every scenario
 runs the same sample (common random numbers), so differences between scenarios are
-not sampling noise.
+not sampling noise. A scenario's levers and calibrated ``[parameters]`` apply to each
+of its runs; where a calibrated parameter is also an uncertainty, the sampled values
+replace the point estimate (recorded in the file's ``scenario_provenance``).
 
 Runs are grouped in blocks of ``chunk_size``. Each block is a task for an executor —
 a :class:`concurrent.futures.ProcessPoolExecutor` by default, a Dask cluster's
@@ -43,6 +45,7 @@ import xarray as xr
 from scipy.stats import qmc
 
 from . import levers as _levers
+from . import parameters as _parameters
 from .engines import DEFAULT_ENGINE, ENGINES, RunSpec
 from .engines.base import output_variables
 from .errors import InputError, ModelError, TransferSimError
@@ -237,7 +240,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _scenario_plans(scenarios: Sequence[Any], final_year: int) -> list[_ScenarioPlan]:
+def _scenario_plans(scenarios: Sequence[Any], final_year: int,
+                    uncertain: Sequence[str],
+                    model_path: str | None) -> list[_ScenarioPlan]:
+    """Resolve each scenario's levers and calibrated parameters into model inputs.
+
+    A constant that is both set by a scenario's ``[parameters]`` (a point estimate)
+    and sampled as an uncertainty takes the sampled values; the provenance records
+    which point estimates the uncertainties replaced.
+    """
     names = [s.name for s in scenarios]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -247,8 +258,15 @@ def _scenario_plans(scenarios: Sequence[Any], final_year: int) -> list[_Scenario
     for s in scenarios:
         file = str(s.path) if getattr(s, "path", None) else None
         inputs = _levers.resolve(s.levers, file=file, final_year=final_year)
+        params = dict(getattr(s, "parameters", None) or {})
+        inputs.update(_parameters.to_inputs(params, model_path=model_path))
         prov = dict(s.provenance()) if hasattr(s, "provenance") else {"scenario": s.name}
         prov["levers"] = _jsonable(dict(s.levers))
+        if params:
+            prov["parameters"] = _jsonable(params)
+        replaced = sorted(set(uncertain) & set(inputs))
+        if replaced:
+            prov["parameters_replaced_by_uncertainties"] = replaced
         plans.append(_ScenarioPlan(s.name, inputs, s.time_step, prov))
     return plans
 
@@ -475,7 +493,7 @@ def run_ensemble(scenarios: Sequence[Any], uncertainties: UncertaintySet, *, run
                                  else kpi_variables(), mpath)
     fy = _check_final_year(final_year if final_year is not None
                            else max(s.final_year for s in scenarios))
-    plans = _scenario_plans(scenarios, fy)
+    plans = _scenario_plans(scenarios, fy, uncertainties.names, mpath)
     d = len(uncertainties)
     if unit_sample is None:
         unit = sample_unit(runs, d, sampler, seed)

@@ -295,3 +295,30 @@ def test_report_sections_of_an_ensemble_file(reference_path, tmp_path):
         ensemble_file_sections(single)
     with pytest.raises(InputError, match="cannot read the ensemble file"):
         ensemble_file_sections(tmp_path / "missing.nc")
+
+
+def test_a_scenarios_calibrated_parameters_apply_unless_sampled(tmp_path):
+    import json
+
+    from transfer_sim.uncertainty import UncertaintySet
+
+    scen = load_scenario("calibrated")
+    assert scen.parameters  # the calibrated layer sets point estimates
+    two = load_uncertainties("default")
+    keep = [u for u in two if u.name in ("competitor_attractiveness", "asset_life")]
+    unc = UncertaintySet(tuple(keep))
+    out = tmp_path / "cal.nc"
+    run_ensemble([scen], unc, runs=2, output=out, workers=1, progress=False)
+    ds = _open(out)
+    engine = get_engine("simlin")
+    from transfer_sim.parameters import to_inputs
+
+    inputs = resolve(scen.levers, final_year=2015)
+    inputs.update(to_inputs(dict(scen.parameters)))
+    inputs.update({u.name: float(ds[u.name][1]) for u in unc})
+    raw = engine.run(RunSpec(inputs=inputs, variables=["nonresource_revenue"]))
+    np.testing.assert_array_equal(ds["nonresource_revenue"].isel(scenario=0, run=1).values,
+                                  raw.data["nonresource_revenue"])
+    prov = json.loads(ds.attrs["scenario_provenance"])["calibrated"]
+    assert prov["parameters_replaced_by_uncertainties"] == ["competitor_attractiveness"]
+    assert "reinvestment_rate[chemicals]" in json.dumps(prov["parameters"])
