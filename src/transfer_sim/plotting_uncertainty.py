@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from .ensemble import kpi_series, kpi_values
 from .errors import InputError
 from .kpis import KPIS, TARGET_YEAR
+from .plotting import scenario_colors
 
 __all__ = [
     "BANDS",
@@ -211,6 +212,7 @@ def fan_charts(ds: xr.Dataset, kpis: Sequence[str] | None = None) -> Figure:
                          f"{', '.join(k.name for k in KPIS)}", key="kpis")
     series = kpi_series(ds[_needed(ds)])
     scenarios = ([str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else [None])
+    colors = scenario_colors([s for s in scenarios if s is not None])
     fig, axes = plt.subplots(len(names), len(scenarios), squeeze=False, sharex=True,
                              sharey="row", figsize=(3.6 * len(scenarios) + 1,
                                                     2.4 * len(names) + 0.6))
@@ -219,7 +221,8 @@ def fan_charts(ds: xr.Dataset, kpis: Sequence[str] | None = None) -> Figure:
         target = da.attrs.get("target")
         for j, scen in enumerate(scenarios):
             sub = da.sel(scenario=scen) if scen is not None else da
-            ax = fan_chart(sub, ax=axes[i, j], target=target, color=f"C{j}")
+            ax = fan_chart(sub, ax=axes[i, j], target=target,
+                           color=colors.get(scen, f"C{j}") if scen is not None else None)
             if i == 0:
                 ax.set_title(scen or "ensemble")
             if j == 0:
@@ -253,6 +256,7 @@ def probability_chart(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         _, ax = plt.subplots(figsize=(7, 3.5))
     kpis = list(dict.fromkeys(table["kpi"]))
     scenarios = list(dict.fromkeys(table["scenario"]))
+    colors = scenario_colors(scenarios)
     width = 0.8 / max(1, len(scenarios))
     x = np.arange(len(kpis))
     for j, scen in enumerate(scenarios):
@@ -261,7 +265,7 @@ def probability_chart(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         err = np.vstack([p - sub["ci_low"].to_numpy(dtype=float),
                          sub["ci_high"].to_numpy(dtype=float) - p])
         ax.bar(x + (j - (len(scenarios) - 1) / 2) * width, p, width, yerr=err, capsize=2,
-               label=scen, color=f"C{j}")
+               label=scen, color=colors[scen])
     ax.set_xticks(x, kpis, rotation=20, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel(f"P(target met in {TARGET_YEAR})")
