@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from transfer_sim.engines import get_engine
+from transfer_sim.engines import RunSpec, get_engine
 from transfer_sim.runner import run_scenario
 from transfer_sim.scenarios import list_scenarios, load_scenario
 
@@ -51,3 +51,60 @@ def test_equal_at_a_finer_step_to_2020():
 def test_engines_report_their_names():
     assert get_engine("simlin").name == "simlin"
     assert get_engine("pysd").name == "pysd"
+
+
+@pytest.mark.parametrize("path", list_scenarios(), ids=lambda p: p.stem)
+def test_simlin_wasm_equals_simlin_vm(path):
+    """Simlin's WebAssembly compilation (the default) equals its bytecode VM."""
+    from transfer_sim.engines.simlin_engine import SimlinEngine
+    from transfer_sim.engines.simlin_wasm import wasm_available
+    from transfer_sim.levers import resolve
+
+    assert wasm_available(), "wasmtime is a dependency: the fast path must be there"
+    scenario = load_scenario(path)
+    from transfer_sim.parameters import to_inputs, validate_parameters
+
+    inputs = resolve(scenario.levers, final_year=scenario.final_year)
+    inputs.update(to_inputs(validate_parameters(scenario.parameters)))
+    spec = RunSpec(inputs=inputs, final_time=float(scenario.final_year),
+                   time_step=scenario.time_step)
+    wasm = SimlinEngine(backend="wasm").run(spec)
+    vm = SimlinEngine(backend="vm").run(spec)
+    np.testing.assert_array_equal(wasm.time, vm.time)
+    for name, values in vm.data.items():
+        scale = max(float(np.abs(values).max()), 1e-12)
+        worst = float(np.abs(wasm.data[name] - values).max()) / scale
+        assert worst <= RTOL, f"{name}: relative difference {worst:.3e}"
+
+
+def test_simlin_backend_is_wasm_by_default_and_recorded():
+    from transfer_sim.runner import run_levers
+
+    assert get_engine("simlin").backend == "wasm"
+    ds = run_levers({}, engine="simlin", variables=["nonresource_revenue"])
+    assert ds.attrs["engine_backend"] == "wasm"
+
+
+def _child_run(queue):
+    from transfer_sim.engines.simlin_engine import SimlinEngine
+
+    raw = SimlinEngine(backend="wasm").run(RunSpec(variables=["nonresource_revenue"]))
+    queue.put(float(raw.data["nonresource_revenue"][-1]))
+
+
+def test_wasm_engine_can_be_built_in_a_forked_worker():
+    """Ensemble workers fork from a process that may already hold a wasm engine."""
+    import multiprocessing
+
+    from transfer_sim.engines.simlin_engine import SimlinEngine
+
+    parent = SimlinEngine(backend="wasm").run(RunSpec(variables=["nonresource_revenue"]))
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child_run, args=(queue,))
+    proc.start()
+    proc.join(120)
+    if proc.is_alive():
+        proc.kill()
+        pytest.fail("a forked worker building its own wasm engine hung")
+    assert queue.get(timeout=5) == float(parent.data["nonresource_revenue"][-1])
