@@ -11,7 +11,7 @@ to that engine alone.
 Usage::
 
     python benchmarks/engines.py                 # 1000 simlin runs, 3 pysd runs
-    python benchmarks/engines.py --pysd-runs 10  # PySD takes ~30-60 s a run here
+    python benchmarks/engines.py --pysd-runs 0   # Simlin only (PySD takes ~90 s a run)
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ def measure(engine_name: str, runs: int, seed: int) -> dict[str, float]:
             raise SystemExit(f"{engine_name}: non-finite output for {inp}")
     total = time.perf_counter() - t_all
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"first_run_s": first, "full_run_s": full, "runs": runs,
+    return {"backend": getattr(engine, "backend", engine_name), "first_run_s": first,
+            "full_run_s": full, "runs": runs,
             "runs_per_s": runs / total, "median_ms": 1e3 * statistics.median(times),
             "peak_mb": peak_mb}
 
@@ -107,20 +108,24 @@ def main() -> None:
     from transfer_sim.model import translated_model_path
 
     translated_model_path()
-    res = {"simlin": _child("simlin", args.simlin_runs, args.seed),
-           "pysd": _child("pysd", args.pysd_runs, args.seed)}
+    res = {"simlin": _child("simlin", args.simlin_runs, args.seed)}
+    if args.pysd_runs > 0:
+        res["pysd"] = _child("pysd", args.pysd_runs, args.seed)
     cpu = platform.processor() or platform.machine()
     print(f"transfer-sim engine benchmark, {date.today()}, {os.cpu_count()} cores, {cpu}, "
           f"Python {platform.python_version()}")
     print("one full run = 2005-2020 at the model's time step, all outputs; "
           "loop = random in-bounds levers, KPI outputs")
-    header = f"{'engine':8} {'full run':>10} {'loop runs':>10} {'runs/s':>10} " \
+    header = f"{'engine':15} {'full run':>10} {'loop runs':>10} {'runs/s':>10} " \
              f"{'median':>10} {'peak RSS':>10}"
     print(header)
     print("-" * len(header))
     for name, r in res.items():
-        print(f"{name:8} {r['full_run_s'] * 1e3:8.1f}ms {r['runs']:10d} {r['runs_per_s']:10.2f} "
+        label = f"{name} ({r['backend']})" if r["backend"] != name else name
+        print(f"{label:15} {r['full_run_s'] * 1e3:8.1f}ms {r['runs']:10d} {r['runs_per_s']:10.2f} "
               f"{r['median_ms']:8.2f}ms {r['peak_mb']:8.0f}MB")
+    if "pysd" not in res:
+        return
     s, p = res["simlin"], res["pysd"]
     print(f"ratio simlin/pysd: full run {p['full_run_s'] / s['full_run_s']:.0f}x faster, "
           f"runs/s {s['runs_per_s'] / p['runs_per_s']:.0f}x, "

@@ -17,7 +17,9 @@ u32 count, then per variable a u32 name length, the name and a u64 slot.
 
 from __future__ import annotations
 
+import atexit
 import struct
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +28,16 @@ import numpy as np
 from ..errors import ModelError
 
 __all__ = ["WasmSimulation", "wasm_available"]
+
+#: Live simulations, closed before the interpreter tears down wasmtime's module
+#: (its finalisers otherwise print "Exception ignored" at exit).
+_LIVE: weakref.WeakSet[WasmSimulation] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for sim in list(_LIVE):
+        sim.close()
 
 
 def wasm_available() -> bool:
@@ -99,6 +111,7 @@ class WasmSimulation:
         # own module would deadlock. Serial compilation of this module takes ~0.1 s.
         config.parallel_compilation = False
         engine = wasmtime.Engine(config)
+        self._engine = engine
         self._store = wasmtime.Store(engine)
         instance = wasmtime.Instance(self._store, wasmtime.Module(engine, wasm), [])
         ex = instance.exports(self._store)
@@ -109,6 +122,22 @@ class WasmSimulation:
         self._memory = ex["memory"]
         self._saved_steps = ex["saved_steps"]
         self._get_error = ex["get_error"]
+        # The model's own value of every slot at the start (constants keep theirs),
+        # so that overrides equal to the default need no call into the module:
+        # each call through wasmtime's Python API costs ~25 us.
+        self._defaults = self._simulate({})[0].copy()
+        _LIVE.add(self)
+
+    def close(self) -> None:
+        """Release the wasmtime store and engine (the object is unusable after)."""
+        for attr in ("_set_value", "_clear", "_reset", "_run", "_memory", "_saved_steps",
+                     "_get_error"):
+            setattr(self, attr, None)
+        for attr in ("_store", "_engine"):
+            obj = getattr(self, attr, None)
+            if obj is not None and hasattr(obj, "close"):
+                obj.close()
+            setattr(self, attr, None)
 
     def slot(self, name: str) -> int:
         """Return the slot of a variable (``name`` or ``name[element]``)."""
@@ -125,9 +154,17 @@ class WasmSimulation:
         numpy.ndarray
             Saved steps x slots (a copy).
         """
-        self._clear(self._store)
+        changed = {}
         for name, value in overrides.items():
-            status = self._set_value(self._store, self.slot(name), float(value))
+            slot = self.slot(name)
+            if float(value) != self._defaults[slot]:
+                changed[slot] = (name, float(value))
+        return self._simulate(changed)
+
+    def _simulate(self, changed: Mapping[int, tuple[str, float]]) -> np.ndarray:
+        self._clear(self._store)
+        for slot, (name, value) in changed.items():
+            status = self._set_value(self._store, slot, value)
             if status != 0:
                 raise ModelError(f"Simlin (wasm): cannot set {name!r} (status {status})")
         self._reset(self._store)
