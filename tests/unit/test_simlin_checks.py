@@ -28,9 +28,11 @@ def test_units_are_consistent():
     assert not unit_warnings, "\n".join(i.message for i in unit_warnings)
 
 
-def test_known_engine_issue_is_still_there_or_gone():
-    """Tells us when a pysimlin upgrade fixes its stdlib, so the filter can go."""
+def test_known_engine_issue_is_the_one_we_work_around():
+    """Fails when a pysimlin upgrade fixes its stdlib: then drop the filter above and the
+    Simlin engine's control-section copies (``SimlinEngine._model_for``)."""
     known = [i for i in _model().check() if KNOWN_ENGINE_ISSUE in i.message]
+    assert known, "pysimlin no longer reports the stdlib npv error: remove the workaround"
     assert all("dimension_in_scalar_context" in i.message for i in known)
 
 
