@@ -29,9 +29,9 @@ from datetime import date
 
 import numpy as np
 
-from transfer_sim import levers
+from transfer_sim.analysis.kpis import KPIS
 from transfer_sim.engines import RunSpec, get_engine
-from transfer_sim.kpis import KPIS
+from transfer_sim.inputs import levers
 
 #: Outputs an ensemble or a calibration reads: the KPI variables.
 KPI_VARIABLES = sorted({k.variable for k in KPIS if k.variable}
@@ -105,7 +105,7 @@ def main() -> None:
         print(json.dumps(measure(args.child, args.runs, args.seed)))
         return
     # Translate once before timing anything.
-    from transfer_sim.model import translated_model_path
+    from transfer_sim.model.core import translated_model_path
 
     translated_model_path()
     res = {"simlin": _child("simlin", args.simlin_runs, args.seed)}

@@ -31,9 +31,9 @@ from pathlib import Path
 
 def one(args: argparse.Namespace) -> dict:
     """Run one configuration in this process and return its figures."""
-    from transfer_sim.ensemble import run_ensemble
-    from transfer_sim.scenarios import load_scenario
-    from transfer_sim.uncertainty import load_uncertainties
+    from transfer_sim.inputs.scenarios import load_scenario
+    from transfer_sim.inputs.uncertainty import load_uncertainties
+    from transfer_sim.run.ensemble import run_ensemble
 
     scenario = load_scenario(args.scenario)
     unc = load_uncertainties(args.uncertainty)

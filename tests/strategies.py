@@ -12,10 +12,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from transfer_sim.levers import LEVERS, Lever
-from transfer_sim.model import YEARS
-from transfer_sim.runner import FINAL_YEAR_RANGE
-from transfer_sim.scenarios import Scenario, scenario_from_levers
+from transfer_sim.inputs.levers import LEVERS, Lever
+from transfer_sim.inputs.scenarios import Scenario, scenario_from_levers
+from transfer_sim.model.core import YEARS
+from transfer_sim.run.runner import FINAL_YEAR_RANGE
 
 #: Integration steps a scenario may ask for (powers of two from 2^-8 to 0.25 year).
 TIME_STEPS = tuple(2.0 ** -k for k in range(2, 9))

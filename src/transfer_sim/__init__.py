@@ -8,13 +8,13 @@ Simlin (the fast engine). Typical use::
     print(ts.format_table(ts.kpi_table(ds)))
 """
 
-from .calibration import calibrate
-from .errors import InputError, ModelError, OutputError, TransferSimError
-from .kpis import format_table, kpi_table
-from .levers import LEVERS
-from .results import read_netcdf, write_csv, write_netcdf
-from .runner import compare, run, run_scenario
-from .scenarios import Scenario, load_scenario
+from transfer_sim.analysis.calibration import calibrate
+from transfer_sim.analysis.kpis import format_table, kpi_table
+from transfer_sim.errors import InputError, ModelError, OutputError, TransferSimError
+from transfer_sim.inputs.levers import LEVERS
+from transfer_sim.inputs.scenarios import Scenario, load_scenario
+from transfer_sim.run.results import read_netcdf, write_csv, write_netcdf
+from transfer_sim.run.runner import compare, run, run_scenario
 
 __all__ = [
     "LEVERS",

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transfer_sim import attribution as attr
+from transfer_sim.analysis import attribution as attr
+from transfer_sim.analysis.kpis import KPIS, kpi_table
 from transfer_sim.cli import main
-from transfer_sim.kpis import KPIS, kpi_table
-from transfer_sim.runner import compare
-from transfer_sim.scenarios import load_scenario
+from transfer_sim.inputs.scenarios import load_scenario
+from transfer_sim.run.runner import compare
 
 # Without direct purchase (coverage 0, as in no-policy) the power discount changes nothing.
 PACKAGE = """

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transfer_sim import calibration as cal
-from transfer_sim import parameters as P
+from transfer_sim.analysis import calibration as cal
 from transfer_sim.cli import main
-from transfer_sim.model import catalogue
-from transfer_sim.runner import run_levers, run_scenario
-from transfer_sim.scenarios import load_scenario
+from transfer_sim.inputs import parameters as P
+from transfer_sim.inputs.scenarios import load_scenario
+from transfer_sim.model.core import catalogue
+from transfer_sim.run.runner import run_levers, run_scenario
 
 DT = 0.125
 TRUE = {"competitor_attractiveness": 9.0, "productivity_growth": 0.10}

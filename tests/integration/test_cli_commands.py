@@ -12,16 +12,16 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from transfer_sim import checks
+from transfer_sim.analysis import checks
+from transfer_sim.analysis.kpis import kpi_table
+from transfer_sim.cli import check as check_cmd
 from transfer_sim.cli import main
-from transfer_sim.commands import check as check_cmd
 from transfer_sim.engines.simlin_engine import SimlinEngine
 from transfer_sim.errors import ModelError
-from transfer_sim.kpis import kpi_table
-from transfer_sim.levers import LEVERS
-from transfer_sim.results import read_netcdf
-from transfer_sim.runner import run_scenario
-from transfer_sim.scenarios import list_scenarios, load_scenario
+from transfer_sim.inputs.levers import LEVERS
+from transfer_sim.inputs.scenarios import list_scenarios, load_scenario
+from transfer_sim.run.results import read_netcdf
+from transfer_sim.run.runner import run_scenario
 
 KPI_COLUMNS = ["scenario", "kpi", "year", "value", "unit", "target", "met"]
 

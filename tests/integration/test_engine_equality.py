@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from transfer_sim.engines import RunSpec, get_engine
-from transfer_sim.runner import run_scenario
-from transfer_sim.scenarios import list_scenarios, load_scenario
+from transfer_sim.inputs.scenarios import list_scenarios, load_scenario
+from transfer_sim.run.runner import run_scenario
 
 pytestmark = pytest.mark.pysd
 
@@ -58,11 +58,11 @@ def test_simlin_wasm_equals_simlin_vm(path):
     """Simlin's WebAssembly compilation (the default) equals its bytecode VM."""
     from transfer_sim.engines.simlin_engine import SimlinEngine
     from transfer_sim.engines.simlin_wasm import wasm_available
-    from transfer_sim.levers import resolve
+    from transfer_sim.inputs.levers import resolve
 
     assert wasm_available(), "wasmtime is a dependency: the fast path must be there"
     scenario = load_scenario(path)
-    from transfer_sim.parameters import to_inputs, validate_parameters
+    from transfer_sim.inputs.parameters import to_inputs, validate_parameters
 
     inputs = resolve(scenario.levers, final_year=scenario.final_year)
     inputs.update(to_inputs(validate_parameters(scenario.parameters)))
@@ -78,7 +78,7 @@ def test_simlin_wasm_equals_simlin_vm(path):
 
 
 def test_simlin_backend_is_wasm_by_default_and_recorded():
-    from transfer_sim.runner import run_levers
+    from transfer_sim.run.runner import run_levers
 
     assert get_engine("simlin").backend == "wasm"
     ds = run_levers({}, engine="simlin", variables=["nonresource_revenue"])

@@ -15,11 +15,11 @@ import xarray as xr
 
 from transfer_sim.cli import main
 from transfer_sim.engines import RunSpec, get_engine
-from transfer_sim.ensemble import kpi_values, kpi_variables, run_ensemble, work_dir_for
 from transfer_sim.errors import InputError
-from transfer_sim.levers import resolve
-from transfer_sim.scenarios import load_scenario
-from transfer_sim.uncertainty import load_uncertainties
+from transfer_sim.inputs.levers import resolve
+from transfer_sim.inputs.scenarios import load_scenario
+from transfer_sim.inputs.uncertainty import load_uncertainties
+from transfer_sim.run.ensemble import kpi_values, kpi_variables, run_ensemble, work_dir_for
 
 SCENARIOS = ("no-policy", "policy-as-written")
 RUNS = 12
@@ -258,7 +258,7 @@ def test_all_variables_keeps_every_model_output(tmp_path, unc):
     import h5py
 
     from transfer_sim.engines.base import output_variables
-    from transfer_sim.model import catalogue
+    from transfer_sim.model.core import catalogue
 
     out = tmp_path / "all.nc"
     run_ensemble([load_scenario("no-policy")], unc, runs=2, output=out, workers=1,
@@ -280,7 +280,7 @@ def test_scheduler_that_cannot_be_reached_is_one_line(tmp_path, capsys):
 
 
 def test_report_sections_of_an_ensemble_file(reference_path, tmp_path):
-    from transfer_sim.plotting_uncertainty import ensemble_file_sections
+    from transfer_sim.plotting.uncertainty import ensemble_file_sections
 
     sections = ensemble_file_sections(reference_path)
     assert [s.title for s in sections] == ["Probability of meeting the targets",
@@ -300,7 +300,7 @@ def test_report_sections_of_an_ensemble_file(reference_path, tmp_path):
 def test_a_scenarios_calibrated_parameters_apply_unless_sampled(tmp_path):
     import json
 
-    from transfer_sim.uncertainty import UncertaintySet
+    from transfer_sim.inputs.uncertainty import UncertaintySet
 
     scen = load_scenario("calibrated")
     assert scen.parameters  # the calibrated layer sets point estimates
@@ -311,7 +311,7 @@ def test_a_scenarios_calibrated_parameters_apply_unless_sampled(tmp_path):
     run_ensemble([scen], unc, runs=2, output=out, workers=1, progress=False)
     ds = _open(out)
     engine = get_engine("simlin")
-    from transfer_sim.parameters import to_inputs
+    from transfer_sim.inputs.parameters import to_inputs
 
     inputs = resolve(scen.levers, final_year=2015)
     inputs.update(to_inputs(dict(scen.parameters)))

@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from transfer_sim import levers
+from transfer_sim.analysis.kpis import kpi_table
 from transfer_sim.engines import RunSpec, get_engine
-from transfer_sim.kpis import kpi_table
-from transfer_sim.model import SECTORS
-from transfer_sim.runner import run_levers, run_scenario
-from transfer_sim.scenarios import list_scenarios, load_scenario
+from transfer_sim.inputs import levers
+from transfer_sim.inputs.scenarios import list_scenarios, load_scenario
+from transfer_sim.model.core import SECTORS
+from transfer_sim.run.runner import run_levers, run_scenario
 
 ENGINE = "simlin"
 

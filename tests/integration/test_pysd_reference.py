@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from transfer_sim import levers
 from transfer_sim.engines import RunSpec
 from transfer_sim.engines.pysd_engine import PySDEngine
+from transfer_sim.inputs import levers
 
 pytestmark = pytest.mark.pysd
 

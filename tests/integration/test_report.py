@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from transfer_sim import report
+from transfer_sim.analysis.kpis import kpi_table
 from transfer_sim.cli import main
-from transfer_sim.kpis import kpi_table
-from transfer_sim.levers import LEVERS
-from transfer_sim.model import model_hash
-from transfer_sim.report import Section, build_report
-from transfer_sim.runner import compare
-from transfer_sim.scenarios import load_scenario
+from transfer_sim.inputs.levers import LEVERS
+from transfer_sim.inputs.scenarios import load_scenario
+from transfer_sim.model.core import model_hash
+from transfer_sim.report import html as report
+from transfer_sim.report.html import Section, build_report
+from transfer_sim.run.runner import compare
 
 PACKAGE = """
 name = "fund-and-tax"

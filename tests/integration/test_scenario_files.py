@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from transfer_sim.checks import check_dataset
-from transfer_sim.levers import get_lever
-from transfer_sim.model import default_scenarios_dir
-from transfer_sim.runner import run_scenario
-from transfer_sim.scenarios import list_scenarios, load_scenario
+from transfer_sim.analysis.checks import check_dataset
+from transfer_sim.inputs.levers import get_lever
+from transfer_sim.inputs.scenarios import list_scenarios, load_scenario
+from transfer_sim.model.core import default_scenarios_dir
+from transfer_sim.run.runner import run_scenario
 
 FILES = list_scenarios(default_scenarios_dir())
 LEVER_FILES = [p for p in FILES if p.stem.startswith("lever-")]

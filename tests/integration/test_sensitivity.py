@@ -8,10 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transfer_sim.cli import main
-from transfer_sim.errors import InputError
-from transfer_sim.scenarios import load_scenario
-from transfer_sim.sensitivity import (
+from transfer_sim.analysis.sensitivity import (
     MORRIS_TAIL,
     TARGET_KPIS,
     morris_indices,
@@ -21,7 +18,10 @@ from transfer_sim.sensitivity import (
     sobol_indices,
     sobol_sample,
 )
-from transfer_sim.uncertainty import Uncertainty, UncertaintySet
+from transfer_sim.cli import main
+from transfer_sim.errors import InputError
+from transfer_sim.inputs.scenarios import load_scenario
+from transfer_sim.inputs.uncertainty import Uncertainty, UncertaintySet
 
 # --- Ishigami: f = sin x1 + a sin^2 x2 + b x3^4 sin x1, x_i ~ U(-pi, pi) -------------
 
@@ -144,7 +144,7 @@ def test_model_sobol_through_the_command_writes_indices_and_a_figure(tmp_path, c
 
 
 def test_model_morris_screening_runs_on_the_default_set(tmp_path):
-    from transfer_sim.uncertainty import load_uncertainties
+    from transfer_sim.inputs.uncertainty import load_uncertainties
 
     unc = load_uncertainties("default")
     table = run_sensitivity(load_scenario("policy-as-written"), unc, method="morris", runs=2,

@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 
-from transfer_sim import model
+from transfer_sim.model import core as model
 
 
 @pytest.fixture

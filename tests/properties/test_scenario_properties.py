@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from strategies import BY_KIND, lever_set, lever_value, scenarios
-from transfer_sim.checks import check_dataset, stock_names
-from transfer_sim.levers import LEVERS, resolve, validate_value
-from transfer_sim.runner import FINAL_YEAR_RANGE, run_scenario
-from transfer_sim.scenarios import dump_scenario, load_scenario
+from transfer_sim.analysis.checks import check_dataset, stock_names
+from transfer_sim.inputs.levers import LEVERS, resolve, validate_value
+from transfer_sim.inputs.scenarios import dump_scenario, load_scenario
+from transfer_sim.run.runner import FINAL_YEAR_RANGE, run_scenario
 
 FAST = settings(max_examples=25, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])

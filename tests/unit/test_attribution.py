@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from transfer_sim import attribution as attr
+from transfer_sim.analysis import attribution as attr
 from transfer_sim.errors import InputError
-from transfer_sim.scenarios import load_scenario
+from transfer_sim.inputs.scenarios import load_scenario
 
 
 def _brute_force(values: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from transfer_sim import calibration as cal
+from transfer_sim.analysis import calibration as cal
 from transfer_sim.cli import main
 from transfer_sim.errors import InputError
 

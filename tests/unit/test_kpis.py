@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from transfer_sim.analysis.kpis import KPIS, contribution_rate, format_table, kpi_table
 from transfer_sim.errors import InputError
-from transfer_sim.kpis import KPIS, contribution_rate, format_table, kpi_table
 
 TIME = np.arange(2005.0, 2015.25, 0.25)
 

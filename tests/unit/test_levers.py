@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from transfer_sim import levers as L
 from transfer_sim.errors import InputError
-from transfer_sim.model import YEARS, catalogue, default_model_path, load_pysd
+from transfer_sim.inputs import levers as L
+from transfer_sim.model.core import YEARS, catalogue, default_model_path, load_pysd
 
 MODEL_LEVERS = [lv for lv in L.LEVERS if lv.variable is not None]
 OPTION_LEVERS = [lv for lv in L.LEVERS if lv.kind == "option"]

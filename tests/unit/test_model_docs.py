@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from transfer_sim import docs
-from transfer_sim.levers import LEVERS
-from transfer_sim.model import catalogue, default_model_path
+from transfer_sim.inputs.levers import LEVERS
+from transfer_sim.model import readme as docs
+from transfer_sim.model.core import catalogue, default_model_path
 
 ROOT = Path(__file__).resolve().parents[2]
-REGENERATE = "regenerate it with `python -m transfer_sim.docs` and commit model/README.md"
+REGENERATE = "regenerate it with `python -m transfer_sim.model.readme` and commit model/README.md"
 # Where a comment or reference cites the policy document: a section, a lever or target code.
 CITES_DOCUMENT = re.compile(r"document|\bP\d+\b|\bT\d\b|FYP|Five-Year|section [一二三四五]")
 CJK_RUN = re.compile(r"[0-9\-\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]{2,}")
@@ -100,7 +100,7 @@ def test_check_command_detects_a_stale_readme(tmp_path, capsys):
     out = tmp_path / "README.md"
     out.write_text("stale\n", encoding="utf-8")
     assert docs.main(["--check", "--output", str(out)]) == 1
-    assert "python -m transfer_sim.docs" in capsys.readouterr().err
+    assert "python -m transfer_sim.model.readme" in capsys.readouterr().err
     assert out.read_text(encoding="utf-8") == "stale\n", "--check must not write"
     assert docs.main(["--output", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == docs.render_model_readme()
@@ -289,7 +289,7 @@ def test_parameter_table_takes_values_from_the_model(cat, table):
 def test_readme_shows_each_calibrated_value_with_its_interval():
     import pandas as pd
 
-    from transfer_sim.docs import default_fitted_path, render_calibration
+    from transfer_sim.model.readme import default_fitted_path, render_calibration
 
     fitted = pd.read_csv(default_fitted_path(), keep_default_na=False)
     text = render_calibration()

@@ -14,8 +14,9 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from transfer_sim import kpis, plotting
+from transfer_sim.analysis import kpis
 from transfer_sim.errors import InputError
+from transfer_sim.plotting import figures as plotting
 
 SCENARIOS = ["no-policy", "alpha", "beta"]
 SECTORS = ["chemicals", "metallurgy", "emerging"]

@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 from transfer_sim.errors import OutputError
-from transfer_sim.results import (
+from transfer_sim.run.results import (
     atomic_path,
     check_writable,
     read_netcdf,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from transfer_sim import parameters as P
 from transfer_sim.errors import InputError
-from transfer_sim.model import SECTORS
-from transfer_sim.scenarios import dump_scenario, load_scenario
+from transfer_sim.inputs import parameters as P
+from transfer_sim.inputs.scenarios import dump_scenario, load_scenario
+from transfer_sim.model.core import SECTORS
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from transfer_sim import levers as L
-from transfer_sim import scenarios as S
 from transfer_sim.errors import InputError
-from transfer_sim.model import default_scenarios_dir
+from transfer_sim.inputs import levers as L
+from transfer_sim.inputs import scenarios as S
+from transfer_sim.model.core import default_scenarios_dir
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import simlin
 
-from transfer_sim.model import default_model_path
+from transfer_sim.model.core import default_model_path
 
 # pysimlin 0.8.5 reports an error in its own bundled stdlib model ``npv`` for every
 # project ("dimension_in_scalar_context"); it is not about our model and is the only

@@ -10,17 +10,17 @@ import pytest
 from scipy import stats
 
 from transfer_sim.cli import main
-from transfer_sim.ensemble import SAMPLERS, kpi_variables, sample_unit
 from transfer_sim.errors import InputError
-from transfer_sim.levers import LEVERS
-from transfer_sim.model import catalogue, load_pysd
-from transfer_sim.plotting_uncertainty import wilson_interval
-from transfer_sim.uncertainty import (
+from transfer_sim.inputs.levers import LEVERS
+from transfer_sim.inputs.uncertainty import (
     DISTRIBUTIONS,
     Uncertainty,
     default_uncertainty_path,
     load_uncertainties,
 )
+from transfer_sim.model.core import catalogue, load_pysd
+from transfer_sim.plotting.uncertainty import wilson_interval
+from transfer_sim.run.ensemble import SAMPLERS, kpi_variables, sample_unit
 
 # --- the bundled file ---------------------------------------------------------------
 
@@ -207,8 +207,8 @@ def test_bad_sampler_settings_are_input_errors(kwargs, fragment):
 
 
 def test_kpi_variables_are_model_outputs_and_cover_every_indicator():
+    from transfer_sim.analysis.kpis import KPIS
     from transfer_sim.engines.base import output_variables
-    from transfer_sim.kpis import KPIS
 
     names = kpi_variables()
     assert set(names) <= set(output_variables(catalogue()))

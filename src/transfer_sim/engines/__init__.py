@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import InputError
-from .base import Engine, RawResult, RunSpec, output_variables
+from transfer_sim.engines.base import Engine, RawResult, RunSpec, output_variables
+from transfer_sim.errors import InputError
 
 __all__ = ["ENGINES", "DEFAULT_ENGINE", "get_engine", "Engine", "RawResult", "RunSpec",
            "output_variables"]
@@ -35,9 +35,9 @@ def get_engine(name: str = DEFAULT_ENGINE, model_path: str | Path | None = None)
 @lru_cache(maxsize=8)
 def _cached(name: str, model_path: str | None) -> Engine:
     if name == "pysd":
-        from .pysd_engine import PySDEngine
+        from transfer_sim.engines.pysd_engine import PySDEngine
 
         return PySDEngine(model_path)
-    from .simlin_engine import SimlinEngine
+    from transfer_sim.engines.simlin_engine import SimlinEngine
 
     return SimlinEngine(model_path)

@@ -9,7 +9,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from ..model import SECTORS, YEARS
+from transfer_sim.model.core import SECTORS, YEARS
 
 __all__ = ["Engine", "RawResult", "RunSpec", "output_variables", "CONTROL_VARIABLES"]
 
@@ -107,7 +107,7 @@ def subscript_elements(catalogue: pd.DataFrame, name: str) -> list[str]:
     InputError
         For an unknown name or a constant that is not subscripted by one range.
     """
-    from ..errors import InputError
+    from transfer_sim.errors import InputError
 
     if name not in catalogue.index:
         raise InputError("not a model constant", key=name)

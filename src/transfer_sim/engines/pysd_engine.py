@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..errors import ModelError
-from ..model import SECTORS, catalogue, default_model_path, load_pysd
-from .base import RawResult, RunSpec, output_variables, subscript_elements
+from transfer_sim.engines.base import RawResult, RunSpec, output_variables, subscript_elements
+from transfer_sim.errors import ModelError
+from transfer_sim.model.core import SECTORS, catalogue, default_model_path, load_pysd
 
 __all__ = ["PySDEngine"]
 

@@ -9,10 +9,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
-from ..model import SECTORS, cache_dir, catalogue, default_model_path, model_hash
-from .base import RawResult, RunSpec, output_variables, subscript_elements, year_elements
-from .simlin_wasm import WasmSimulation, wasm_available
+from transfer_sim.engines.base import (
+    RawResult,
+    RunSpec,
+    output_variables,
+    subscript_elements,
+    year_elements,
+)
+from transfer_sim.engines.simlin_wasm import WasmSimulation, wasm_available
+from transfer_sim.errors import ModelError
+from transfer_sim.model.core import SECTORS, cache_dir, catalogue, default_model_path, model_hash
 
 __all__ = ["SimlinEngine", "BACKENDS"]
 

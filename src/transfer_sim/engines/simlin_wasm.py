@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
+from transfer_sim.errors import ModelError
 
 __all__ = ["WasmSimulation", "wasm_available"]
 

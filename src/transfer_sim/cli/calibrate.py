@@ -1,0 +1,147 @@
+"""``transfer-sim calibrate --observed FILE -o calibrated.toml``."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from transfer_sim.analysis.calibration import calibrate, default_observed_path
+from transfer_sim.cli._common import add_engine
+from transfer_sim.errors import InputError
+from transfer_sim.inputs.parameters import parameter_names
+from transfer_sim.inputs.scenarios import Scenario, load_scenario
+from transfer_sim.model.core import default_scenarios_dir
+from transfer_sim.run.results import atomic_path, check_writable
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``calibrate`` subcommand."""
+    p = sub.add_parser(
+        "calibrate",
+        help="fit the calibrated parameters to observed series; write them as a scenario "
+             "layer with a [parameters] table",
+        description="Fit the model's calibrated parameters to observed series (a global "
+                    "search, then a local polish), print the values with 95 %% intervals "
+                    "and the goodness of fit, and write a scenario layer that other "
+                    "scenarios can extend.")
+    p.add_argument("--observed", type=Path, default=None, metavar="FILE",
+                   help="observed CSV with columns variable,year,value,unit,source,confidence "
+                        f"(default: {_shown(default_observed_path())})")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="TOML",
+                   help="scenario layer to write (e.g. scenarios/calibrated.toml)")
+    p.add_argument("--fitted-csv", type=Path, default=None, metavar="CSV",
+                   help="also write every calibrated parameter with its interval as CSV")
+    p.add_argument("--parameters", nargs="+", default=None, metavar="NAME",
+                   help="parameters to fit (default: all: "
+                        f"{', '.join(sorted({n.split('[')[0] for n in parameter_names()}))}; "
+                        "reinvestment_rate alone means every sector, "
+                        "'reinvestment_rate[chemicals]' one)")
+    p.add_argument("--scenario", default=None,
+                   help="scenario whose levers the historical run uses (default: the "
+                        "model's defaults, the policy as written); the layer extends it")
+    p.add_argument("--fit-until", type=int, default=None, metavar="YEAR",
+                   help="fit only the years up to YEAR and report the errors on the later "
+                        "years (out-of-sample check)")
+    p.add_argument("--maxiter", type=int, default=30,
+                   help="generations of the global search (default 30)")
+    p.add_argument("--popsize", type=int, default=10,
+                   help="population per parameter of the global search (default 10)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the global search (default 1)")
+    p.add_argument("--time-step", type=float, default=None, metavar="DT",
+                   help="integration step in years, a power of two up to 0.25, also "
+                        "written to the layer's [run] table (default: the scenario's, else "
+                        "the model's own)")
+    p.add_argument("--name", default="calibrated", help="scenario name written (default "
+                   "'calibrated')")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_engine(p)
+    p.set_defaults(func=_calibrate)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _check_time_step(value: float | None) -> None:
+    if value is None:
+        return
+    ok = math.isfinite(value) and 2 ** -8 <= value <= 0.25 and math.log2(value).is_integer()
+    if not ok:
+        raise InputError(f"{value!r} is not allowed; allowed: a power of two from 2^-8 to "
+                         "0.25 Year (e.g. 0.0625)", key="--time-step")
+
+
+def _extends(scenario: Scenario | None, output: Path) -> str | None:
+    """How the written layer names the scenario the calibration ran on."""
+    if scenario is None or scenario.path is None:
+        return None
+    folder = scenario.path.resolve().parent
+    if folder in (output.resolve().parent, default_scenarios_dir().resolve()):
+        return scenario.path.stem
+    return os.path.relpath(scenario.path.resolve(), output.resolve().parent)
+
+
+def _progress(quiet: bool) -> Callable[[str], None] | None:
+    """Return a progress callback printing one line a step on stderr (None if quiet)."""
+    if quiet:
+        return None
+
+    def say(message: str) -> None:
+        print(f"calibrate: {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
+def _command(args: argparse.Namespace) -> str:
+    """Return the command line that reproduces this calibration (recorded in the layer)."""
+    observed = args.observed if args.observed is not None else default_observed_path()
+    parts = ["transfer-sim", "calibrate", "--observed", _shown(Path(observed))]
+    if args.parameters:
+        parts += ["--parameters", *args.parameters]
+    if args.scenario:
+        parts += ["--scenario", args.scenario]
+    if args.fit_until is not None:
+        parts += ["--fit-until", str(args.fit_until)]
+    parts += ["--maxiter", str(args.maxiter), "--popsize", str(args.popsize),
+              "--seed", str(args.seed)]
+    if args.time_step is not None:
+        parts += ["--time-step", repr(args.time_step)]
+    if args.engine != "simlin":
+        parts += ["--engine", args.engine]
+    if args.name != "calibrated":
+        parts += ["--name", args.name]
+    parts += ["-o", _shown(args.output)]
+    if args.fitted_csv is not None:
+        parts += ["--fitted-csv", _shown(args.fitted_csv)]
+    return shlex.join(parts)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    _check_time_step(args.time_step)
+    check_writable(args.output)
+    if args.fitted_csv is not None:
+        check_writable(args.fitted_csv)
+    scenario = load_scenario(args.scenario) if args.scenario else None
+    result = calibrate(args.observed, args.parameters, scenario=scenario,
+                       fit_until=args.fit_until, engine=args.engine, time_step=args.time_step,
+                       maxiter=args.maxiter, popsize=args.popsize, seed=args.seed,
+                       progress=_progress(args.quiet))
+    print(result.summary())
+    text = result.to_toml(name=args.name, extends=_extends(scenario, args.output),
+                          command=_command(args))
+    with atomic_path(args.output) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        load_scenario(tmp)  # the layer must load as a scenario before it replaces anything
+    print(f"wrote {args.output}", file=sys.stderr)
+    if args.fitted_csv is not None:
+        result.write_table(args.fitted_csv)
+        print(f"wrote {args.fitted_csv}", file=sys.stderr)
+    return 0

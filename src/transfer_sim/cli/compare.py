@@ -1,0 +1,54 @@
+"""``transfer-sim compare SCENARIO... [-o OUT.nc] [--kpis KPIS.csv]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from transfer_sim.analysis.kpis import format_table, kpi_table
+from transfer_sim.cli._common import add_engine, add_output, check_output, write_output
+from transfer_sim.errors import InputError
+from transfer_sim.inputs.scenarios import list_scenarios, load_scenario
+from transfer_sim.run.results import atomic_path
+from transfer_sim.run.runner import compare
+
+#: The scenarios compared when none are named.
+DEFAULT_SCENARIOS = ("no-policy", "policy-as-written")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``compare`` subcommand."""
+    p = sub.add_parser("compare", help="run scenarios side by side and print the indicator "
+                                       "table against the 2015 targets")
+    p.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                   help="scenario files or bundled names (default: no-policy and "
+                        "policy-as-written; 'all' for every bundled scenario)")
+    add_output(p, required=False)
+    p.add_argument("--kpis", type=Path, help="write the indicator table as CSV "
+                   "(scenario,kpi,year,value,unit,target,met)")
+    add_engine(p)
+    p.set_defaults(func=_compare)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    if args.format and args.output is None:
+        raise InputError("--format applies to the -o/--output file; give -o OUT",
+                         key="format")
+    refs = list(args.scenarios) or list(DEFAULT_SCENARIOS)
+    if refs == ["all"]:
+        refs = [str(p) for p in list_scenarios()]
+    scenarios = [load_scenario(r) for r in refs]
+    check_output(args.output)
+    check_output(args.kpis, key="kpis")
+    ds = compare(scenarios, engine=args.engine)
+    table = kpi_table(ds)
+    print(format_table(table))
+    if args.kpis is not None:
+        cols = ["scenario", "kpi", "year", "value", "unit", "target", "met"]
+        with atomic_path(args.kpis) as tmp:
+            table[cols].to_csv(tmp, index=False)
+        print(f"wrote {args.kpis}", file=sys.stderr)
+    if args.output is not None:
+        write_output(ds, args)
+    return 0

@@ -1,0 +1,65 @@
+"""``transfer-sim report SCENARIO... -o report.html [--reference NAME] [--engine]``."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from transfer_sim.cli._common import add_engine
+from transfer_sim.cli.attribute import progress_printer
+from transfer_sim.inputs.scenarios import load_scenario
+from transfer_sim.report.html import DEFAULT_REFERENCE, make_report
+from transfer_sim.run.results import check_writable
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``report`` subcommand."""
+    p = sub.add_parser(
+        "report", help="write a self-contained HTML report: indicators, figures, "
+                       "attribution, levers and provenance",
+        description="Run the scenarios and write one HTML file with the indicator table, "
+                    "every figure (embedded), the Shapley attribution of the last scenario "
+                    "against the reference, the levers side by side and the provenance "
+                    "needed to reproduce it. Nothing in it is fetched from the network.")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                   help="scenario files or bundled names")
+    p.add_argument("-o", "--output", required=True, type=Path, help="HTML file to write")
+    p.add_argument("--reference", default=DEFAULT_REFERENCE, metavar="NAME",
+                   help="scenario the others are compared with; added to the comparison "
+                        f"when not named (default {DEFAULT_REFERENCE})")
+    p.add_argument("--no-attribution", action="store_true",
+                   help="leave out the attribution (it takes up to 1,024 runs)")
+    p.add_argument("--ensemble", type=Path, metavar="ENS.nc",
+                   help="add the probability of meeting each target and fan charts from an "
+                        "ensemble file (transfer-sim ensemble)")
+    add_engine(p)
+    p.set_defaults(func=_report)
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """Return the command line that makes the same report (defaults written out)."""
+    parts = ["transfer-sim", "report", *args.scenarios, "-o", str(args.output),
+             "--reference", args.reference, "--engine", args.engine]
+    if args.no_attribution:
+        parts.append("--no-attribution")
+    if getattr(args, "ensemble", None) is not None:
+        parts += ["--ensemble", str(args.ensemble)]
+    return shlex.join(parts)
+
+
+def _report(args: argparse.Namespace) -> int:
+    scenarios = [load_scenario(r) for r in args.scenarios]
+    reference = load_scenario(args.reference)
+    check_writable(args.output)
+    extra = []
+    if args.ensemble is not None:
+        from transfer_sim.plotting.uncertainty import ensemble_file_sections
+
+        extra = ensemble_file_sections(args.ensemble)
+    make_report(scenarios, args.output, reference=reference, engine=args.engine,
+                attribute_last=not args.no_attribution, command=command_line(args),
+                progress=progress_printer("attribution"), extra_sections=extra)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0

@@ -1,1 +1,0 @@
-"""Subcommands of ``transfer-sim``; each module exposes ``register(subparsers)``."""

@@ -1,0 +1,207 @@
+"""Locate, hash and translate ``model/transfer.mdl``; expose its catalogue.
+
+PySD writes the translated ``.py`` beside the ``.mdl``. To keep the source tree
+clean, the model file is copied into a cache directory keyed by the file's hash
+and the PySD version, translated there once, and reopened with ``pysd.load``.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import shutil
+import tempfile
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from transfer_sim.errors import ModelError
+
+__all__ = [
+    "default_model_path",
+    "default_scenarios_dir",
+    "model_hash",
+    "cache_dir",
+    "translated_model_path",
+    "load_pysd",
+    "catalogue",
+    "SECTORS",
+    "YEARS",
+]
+
+#: The seven non-resource sectors of the document (subscript ``Sector``).
+SECTORS: tuple[str, ...] = (
+    "chemicals",
+    "metallurgy",
+    "building_materials",
+    "equipment",
+    "agrifood",
+    "textiles",
+    "emerging",
+)
+#: Calendar years of the ``Year`` subscript used by schedulable levers.
+YEARS: tuple[int, ...] = tuple(range(2005, 2021))
+
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+_REPO_ROOT = _PACKAGE_DIR.parents[1]
+
+
+def _data_path(*parts: str) -> Path:
+    repo = _REPO_ROOT.joinpath(*parts)
+    if repo.exists():
+        return repo
+    return _PACKAGE_DIR.joinpath("_data", *parts)
+
+
+def default_model_path() -> Path:
+    """Return the bundled model file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$TRANSFER_SIM_MODEL`` if set, else ``model/transfer.mdl`` of the checkout
+        (or the copy shipped inside a wheel).
+    """
+    env = os.environ.get("TRANSFER_SIM_MODEL")
+    return Path(env) if env else _data_path("model", "transfer.mdl")
+
+
+def default_scenarios_dir() -> Path:
+    """Return the folder of bundled scenario files."""
+    return _data_path("scenarios")
+
+
+def model_hash(path: str | os.PathLike[str] | None = None) -> str:
+    """Return the SHA-256 hex digest of a model file.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Model file; the bundled model by default.
+    """
+    p = Path(path) if path is not None else default_model_path()
+    try:
+        return hashlib.sha256(p.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ModelError(f"{p}: cannot read the model file ({exc.strerror})") from None
+
+
+def cache_dir() -> Path:
+    """Return the root of the translation cache.
+
+    ``$TRANSFER_SIM_CACHE`` if set, else ``$XDG_CACHE_HOME/transfer-sim`` or
+    ``~/.cache/transfer-sim``.
+    """
+    env = os.environ.get("TRANSFER_SIM_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "transfer-sim"
+
+
+def _pysd_version() -> str:
+    from importlib.metadata import version
+
+    return version("pysd")
+
+
+def translated_model_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """Translate the model with PySD once and return the cached ``.py``.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Model file; the bundled model by default.
+
+    Returns
+    -------
+    pathlib.Path
+        The translated Python file inside the cache, keyed by the model's hash and
+        the PySD version. Translation happens in a temporary folder that is renamed
+        into place, so concurrent processes never see a half-written cache entry.
+    """
+    src = Path(path) if path is not None else default_model_path()
+    key = f"{model_hash(src)[:20]}-pysd{_pysd_version()}"
+    target = cache_dir() / key
+    py_file = target / "transfer.py"
+    if py_file.exists():
+        return py_file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=target.parent))
+    try:
+        shutil.copyfile(src, tmp / "transfer.mdl")
+        import pysd
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pysd.read_vensim(str(tmp / "transfer.mdl"))
+        try:
+            tmp.rename(target)
+        except OSError:
+            # Another process got there first; its entry is complete.
+            shutil.rmtree(tmp, ignore_errors=True)
+    except Exception as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, ModelError):
+            raise
+        raise ModelError(f"{src}: PySD could not translate the model: {exc}") from exc
+    return py_file
+
+
+def load_pysd(path: str | os.PathLike[str] | None = None):  # noqa: ANN201 - pysd type
+    """Load a fresh PySD model object from the translation cache.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Model file; the bundled model by default.
+
+    Returns
+    -------
+    pysd.py_backend.model.Model
+        A new model object (each call loads anew, so no parameters leak between users).
+    """
+    import pysd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pysd.load(str(translated_model_path(path)))
+
+
+@lru_cache(maxsize=8)
+def _catalogue_cached(path: str, digest: str) -> pd.DataFrame:
+    doc = load_pysd(path).doc.copy()
+    doc["Subscripts"] = doc["Subscripts"].apply(
+        lambda s: tuple(s) if isinstance(s, list | tuple) else ()
+    )
+    doc["Limits"] = doc["Limits"].apply(_limits)
+    return doc.set_index("Py Name", drop=False).sort_index()
+
+
+def _limits(value: object) -> tuple[float, float]:
+    if isinstance(value, str):
+        value = ast.literal_eval(value.replace("nan", "None"))
+    lo, hi = (list(value) + [None, None])[:2] if isinstance(value, list | tuple) else (None, None)
+    to_f = lambda v: float("nan") if v is None else float(v)  # noqa: E731
+    return (to_f(lo), to_f(hi))
+
+
+def catalogue(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Return PySD's documentation table of the model, indexed by Python name.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Model file; the bundled model by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``Real Name``, ``Py Name``, ``Subscripts`` (tuple), ``Units``,
+        ``Limits`` (``(min, max)``, NaN where open), ``Type``, ``Subtype``, ``Comment``.
+    """
+    p = Path(path) if path is not None else default_model_path()
+    return _catalogue_cached(str(p.resolve()), model_hash(p)).copy()

@@ -1,0 +1,212 @@
+"""Raw engine series -> ``xarray.Dataset`` with units and provenance; NetCDF/CSV I/O.
+
+Every write is atomic: the data go to a temporary file in the target folder that is
+renamed over the target only when complete, so a failed or interrupted write leaves
+no output file and never clobbers an existing one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from functools import cache, lru_cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from transfer_sim.engines.base import RawResult
+from transfer_sim.errors import OutputError
+from transfer_sim.model.core import SECTORS, catalogue
+
+__all__ = [
+    "to_dataset",
+    "write_netcdf",
+    "write_csv",
+    "read_netcdf",
+    "atomic_path",
+    "check_writable",
+    "to_frame",
+]
+
+
+@cache
+def _version(package: str) -> str:
+    """Installed version of ``package`` (cached: the lookup costs milliseconds)."""
+    try:
+        return version(package)
+    except Exception:  # running from a source tree without installation
+        return "0+unknown"
+
+
+def to_dataset(raw: RawResult, *, model_path: str | os.PathLike[str] | None = None,
+               attrs: Mapping[str, Any] | None = None) -> xr.Dataset:
+    """Build a Dataset with dims ``time`` and ``sector`` from an engine's series.
+
+    Parameters
+    ----------
+    raw : RawResult
+        What the engine returned.
+    model_path : path-like, optional
+        Model file the run used (for units, names and its hash).
+    attrs : mapping, optional
+        Provenance to add (engine, levers, scenario...).
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per model output, each with ``units``, ``long_name`` and
+        ``description`` (the model's comment); provenance in ``attrs``.
+    """
+    from transfer_sim.model.core import default_model_path, model_hash
+
+    path = Path(model_path) if model_path is not None else default_model_path()
+    digest = model_hash(path)
+    meta = _variable_attrs(str(path.resolve()), digest)
+    coords = {"time": ("time", raw.time, {"units": "Year", "long_name": "time"}),
+              "sector": ("sector", list(SECTORS), {"long_name": "non-resource sector"})}
+    data_vars = {}
+    for name, values in raw.data.items():
+        dims = ("time", "sector") if values.ndim == 2 else ("time",)
+        data_vars[name] = xr.Variable(dims, values, dict(meta[name]))
+    ds = xr.Dataset(data_vars, coords=coords)
+    ds.attrs.update({
+        "title": "transfer-sim run of model/transfer.mdl",
+        "model_file": path.name,
+        "model_sha256": digest,
+        "transfer_sim_version": _version("transfer-sim"),
+        "pysd_version": _version("pysd"),
+        "pysimlin_version": _version("pysimlin"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    })
+    for key, value in (attrs or {}).items():
+        ds.attrs[key] = value if isinstance(value, str | int | float) else json.dumps(value)
+    return ds
+
+
+@lru_cache(maxsize=8)
+def _variable_attrs(path: str, digest: str) -> dict[str, dict[str, str]]:
+    """Per-variable ``units``, ``long_name`` and ``description`` from the catalogue."""
+    cat = catalogue(path)
+    return {name: {"units": _units(row["Units"]), "long_name": str(row["Real Name"]),
+                   "description": " ".join(str(row["Comment"]).split())}
+            for name, row in cat.iterrows()}
+
+
+def _units(units: object) -> str:
+    text = "" if units is None or (isinstance(units, float) and np.isnan(units)) else str(units)
+    return text or "Dmnl"
+
+
+def check_writable(path: str | os.PathLike[str], *, key: str | None = None) -> Path:
+    """Check that ``path`` can be written, before any work is done.
+
+    Parameters
+    ----------
+    path : path-like
+        Output file.
+    key : str, optional
+        Option or setting that named the path (e.g. ``"output"``), for the message.
+
+    Raises
+    ------
+    OutputError
+        When the folder is missing or not writable, or the path is a folder.
+    """
+    p = Path(path)
+    folder = p.parent if str(p.parent) else Path(".")
+    where = f"{p}: key '{key}'" if key else f"{p}"
+    allowed = "allowed: a file in an existing, writable folder"
+    if p.is_dir():
+        raise OutputError(f"{where}: is a folder; {allowed}")
+    if not folder.is_dir():
+        raise OutputError(f"{where}: folder {folder} does not exist; {allowed}")
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"{where}: folder {folder} is not writable; {allowed}")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise OutputError(f"{where}: file is not writable; {allowed}")
+    return p
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` on success.
+
+    On any exception (including KeyboardInterrupt) the temporary file is removed
+    and ``path`` is left as it was.
+    """
+    target = check_writable(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
+                                    dir=target.parent if str(target.parent) else ".")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
+    """Write a Dataset to NetCDF atomically.
+
+    The file is NetCDF-3 (64-bit offset) written by scipy: 30x faster here than the
+    NetCDF-4 writer for a run's ~140 variables, and UTF-8 attributes round-trip.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results.
+    path : path-like
+        Target file.
+    """
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine="scipy", format="NETCDF3_64BIT")
+    return Path(path)
+
+
+def read_netcdf(path: str | os.PathLike[str]) -> xr.Dataset:
+    """Read a results file (NetCDF-3 or NetCDF-4) into memory."""
+    with xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+def to_frame(ds: xr.Dataset) -> pd.DataFrame:
+    """Return a tidy table: ``scenario, variable, sector, time, value, unit``.
+
+    Scalar variables get an empty ``sector``.
+    """
+    frames = []
+    for name, da in ds.data_vars.items():
+        if "time" not in da.dims:
+            continue
+        df = da.to_dataframe(name="value").reset_index()
+        df = df[[c for c in df.columns if c in ("scenario", "run", "sector", "time", "value")]]
+        if "sector" not in df.columns:
+            df["sector"] = ""
+        df["variable"] = name
+        df["unit"] = da.attrs.get("units", "")
+        frames.append(df)
+    out = pd.concat(frames, ignore_index=True)
+    cols = [c for c in ("scenario", "run") if c in out.columns]
+    return out[cols + ["variable", "sector", "time", "value", "unit"]]
+
+
+def write_csv(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
+    """Write a Dataset as a tidy CSV (see :func:`to_frame`) atomically."""
+    frame = to_frame(ds)
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+    return Path(path)

@@ -1,0 +1,190 @@
+"""Lever values -> engine inputs -> run -> Dataset (engine-independent)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from transfer_sim.engines import DEFAULT_ENGINE, RunSpec, get_engine
+from transfer_sim.errors import InputError
+from transfer_sim.inputs import levers as _levers
+from transfer_sim.inputs import parameters as _parameters
+from transfer_sim.run.results import to_dataset
+
+__all__ = ["run", "run_levers", "run_scenario", "compare", "combine", "FINAL_YEAR_RANGE",
+           "DEFAULT_FINAL_YEAR"]
+
+#: Final years a run may have: the document's 2015 up to 2020.
+FINAL_YEAR_RANGE = (2015, 2020)
+DEFAULT_FINAL_YEAR = 2015
+
+
+def _check_final_year(final_year: int) -> int:
+    lo, hi = FINAL_YEAR_RANGE
+    if isinstance(final_year, bool) or not isinstance(final_year, int | float) \
+            or int(final_year) != final_year or not lo <= final_year <= hi:
+        raise InputError(f"final year {final_year!r} is not allowed; allowed {lo} to {hi}",
+                         key="final_year")
+    return int(final_year)
+
+
+def run_levers(levers: Mapping[str, Any] | None = None, *, final_year: int = DEFAULT_FINAL_YEAR,
+               engine: str = DEFAULT_ENGINE, time_step: float | None = None,
+               saveper: float = 0.25, variables: Sequence[str] | None = None,
+               model_path: str | os.PathLike[str] | None = None,
+               attrs: Mapping[str, Any] | None = None,
+               parameters: Mapping[str, float] | None = None) -> xr.Dataset:
+    """Run the model with lever values and return a Dataset.
+
+    Every run starts from the model's own defaults (the policy as written) with the
+    given levers applied; nothing carries over from an earlier run.
+
+    Parameters
+    ----------
+    levers : mapping, optional
+        Lever name -> value (see :mod:`transfer_sim.inputs.levers`).
+    final_year : int
+        Last simulated year, 2015-2020.
+    engine : {"simlin", "pysd"}
+        Engine to use.
+    time_step : float, optional
+        Integration step [Year]; the model's own by default.
+    saveper : float
+        Output interval [Year]; never finer than the time step.
+    variables : sequence of str, optional
+        Python names of the outputs wanted; all by default.
+    model_path : path-like, optional
+        Model file; the bundled model by default.
+    attrs : mapping, optional
+        Extra provenance attributes.
+    parameters : mapping, optional
+        Calibrated parameter name -> value (see :mod:`transfer_sim.inputs.parameters`);
+        the model's values otherwise.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``time`` and ``sector``; units and long names on every variable;
+        provenance (model hash, versions, engine, levers) in ``attrs``.
+    """
+    final_year = _check_final_year(final_year)
+    given = dict(levers or {})
+    inputs = _levers.resolve(given, final_year=final_year)
+    params = _parameters.validate_parameters(parameters)
+    inputs.update(_parameters.to_inputs(params, model_path=model_path))
+    eng = get_engine(engine, model_path)
+    spec = RunSpec(inputs=inputs, final_time=float(final_year), time_step=time_step,
+                   saveper=max(saveper, time_step or 0.0), variables=variables)
+    raw = eng.run(spec)
+    meta = {"engine": eng.name, "engine_version": eng.version,
+            "engine_backend": getattr(eng, "backend", eng.name),
+            "levers": json.dumps(_jsonable(given), ensure_ascii=False),
+            "final_year": final_year}
+    if time_step is not None:
+        meta["time_step"] = float(time_step)
+    if params:
+        meta["parameters"] = json.dumps(params)
+    meta.update(attrs or {})
+    return to_dataset(raw, model_path=model_path, attrs=meta)
+
+
+def run(levers: Mapping[str, Any] | None = None, **kwargs: Any) -> xr.Dataset:
+    """Run the model (alias of :func:`run_levers`)."""
+    return run_levers(levers, **kwargs)
+
+
+def combine(datasets: Mapping[str, xr.Dataset]) -> xr.Dataset:
+    """Stack per-scenario Datasets along a new ``scenario`` dim.
+
+    Per-run provenance (levers, scenario file and hash) moves into
+    ``scenario_*`` attributes holding JSON objects keyed by scenario.
+    """
+    if not datasets:
+        raise InputError("no scenarios to combine", key="scenario")
+    names = list(datasets)
+    per_run_keys = ("levers", "parameters", "scenario_file", "scenario_sha256",
+                    "scenario_description", "final_year", "time_step")
+    per = {k: {n: datasets[n].attrs.get(k) for n in names} for k in per_run_keys}
+    stripped = []
+    for n in names:
+        ds = datasets[n].copy()
+        for k in per_run_keys:
+            ds.attrs.pop(k, None)
+        stripped.append(ds)
+    out = xr.concat(stripped, dim=xr.DataArray(names, dims="scenario", name="scenario"),
+                    combine_attrs="override", join="outer")
+    out["scenario"].attrs["long_name"] = "scenario"
+    out.attrs.pop("scenario", None)
+    for k, mapping in per.items():
+        if any(v is not None for v in mapping.values()):
+            out.attrs[f"scenario_{k}" if not k.startswith("scenario_") else k] = json.dumps(
+                {n: _maybe_json(v) for n, v in mapping.items()}, ensure_ascii=False)
+    return out
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def run_scenario(scenario: Any, *, engine: str = DEFAULT_ENGINE,
+                 final_year: int | None = None, time_step: float | None = None,
+                 variables: Sequence[str] | None = None,
+                 model_path: str | os.PathLike[str] | None = None) -> xr.Dataset:
+    """Run one :class:`~transfer_sim.inputs.scenarios.Scenario`.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A loaded scenario.
+    engine : {"simlin", "pysd"}
+        Engine to use.
+    final_year, time_step : optional
+        Override the scenario's run settings.
+    variables : sequence of str, optional
+        Outputs wanted; all by default.
+    model_path : path-like, optional
+        Model file; the bundled model by default.
+    """
+    return run_levers(
+        scenario.levers,
+        final_year=final_year if final_year is not None else scenario.final_year,
+        time_step=time_step if time_step is not None else scenario.time_step,
+        engine=engine, variables=variables, model_path=model_path,
+        attrs=scenario.provenance(), parameters=getattr(scenario, "parameters", None))
+
+
+def compare(scenarios: Sequence[Any], *, engine: str = DEFAULT_ENGINE,
+            final_year: int | None = None, variables: Sequence[str] | None = None,
+            model_path: str | os.PathLike[str] | None = None) -> xr.Dataset:
+    """Run several scenarios and stack them along a ``scenario`` dim.
+
+    All scenarios run to the same final year: the given one, else the latest any
+    scenario asks for.
+    """
+    names = [s.name for s in scenarios]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"scenario names must be unique; repeated: {', '.join(dupes)}",
+                         key="name")
+    fy = final_year if final_year is not None else max(s.final_year for s in scenarios)
+    runs = {s.name: run_scenario(s, engine=engine, final_year=fy, variables=variables,
+                                 model_path=model_path) for s in scenarios}
+    return combine(runs)
