@@ -51,8 +51,8 @@ from transfer_sim.engines.base import output_variables
 from transfer_sim.errors import InputError, ModelError
 from transfer_sim.inputs import levers as _levers
 from transfer_sim.inputs import parameters as _parameters
+from transfer_sim.io.atomic import atomic_path
 from transfer_sim.model.core import SECTORS, YEARS, _data_path, catalogue, model_hash
-from transfer_sim.run.results import atomic_path
 
 __all__ = [
     "OBSERVED_COLUMNS",

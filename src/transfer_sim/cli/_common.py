@@ -10,7 +10,8 @@ import xarray as xr
 
 from transfer_sim.engines import DEFAULT_ENGINE, ENGINES
 from transfer_sim.errors import InputError
-from transfer_sim.run.results import check_writable, write_csv, write_netcdf
+from transfer_sim.io.atomic import check_writable
+from transfer_sim.run.results import write_csv, write_netcdf
 
 __all__ = ["add_engine", "add_output", "write_output", "output_format"]
 

@@ -11,7 +11,7 @@ from transfer_sim.analysis.attribution import MAX_PLAYERS, attribute, format_att
 from transfer_sim.cli._common import add_engine, check_output
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.scenarios import load_scenario
-from transfer_sim.run.results import atomic_path
+from transfer_sim.io.atomic import atomic_path
 
 #: Reference scenario when none is named (the counterfactual).
 DEFAULT_REFERENCE = "no-policy"

@@ -15,8 +15,8 @@ from transfer_sim.cli._common import add_engine
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.parameters import parameter_names
 from transfer_sim.inputs.scenarios import Scenario, load_scenario
+from transfer_sim.io.atomic import atomic_path, check_writable
 from transfer_sim.model.core import default_scenarios_dir
-from transfer_sim.run.results import atomic_path, check_writable
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -10,7 +10,7 @@ from transfer_sim.analysis.kpis import format_table, kpi_table
 from transfer_sim.cli._common import add_engine, add_output, check_output, write_output
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.scenarios import list_scenarios, load_scenario
-from transfer_sim.run.results import atomic_path
+from transfer_sim.io.atomic import atomic_path
 from transfer_sim.run.runner import compare
 
 #: The scenarios compared when none are named.

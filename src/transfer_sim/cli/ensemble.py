@@ -12,8 +12,8 @@ from transfer_sim.cli._common import add_engine
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.scenarios import list_scenarios, load_scenario
 from transfer_sim.inputs.uncertainty import load_uncertainties
+from transfer_sim.io.atomic import check_writable
 from transfer_sim.run.ensemble import DEFAULT_SEED, SAMPLERS, run_ensemble, work_dir_for
-from transfer_sim.run.results import check_writable
 
 
 def positive_int(text: str) -> int:

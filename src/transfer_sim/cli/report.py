@@ -10,8 +10,8 @@ from pathlib import Path
 from transfer_sim.cli._common import add_engine
 from transfer_sim.cli.attribute import progress_printer
 from transfer_sim.inputs.scenarios import load_scenario
+from transfer_sim.io.atomic import check_writable
 from transfer_sim.report.html import DEFAULT_REFERENCE, make_report
-from transfer_sim.run.results import check_writable
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -12,7 +12,7 @@ from transfer_sim.cli.ensemble import add_execution, positive_int
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.scenarios import load_scenario
 from transfer_sim.inputs.uncertainty import load_uncertainties
-from transfer_sim.run.results import atomic_path, check_writable
+from transfer_sim.io.atomic import atomic_path, check_writable
 
 
 def register(sub: argparse._SubParsersAction) -> None:

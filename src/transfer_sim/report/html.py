@@ -46,9 +46,9 @@ from transfer_sim.analysis.kpis import TARGET_YEAR, kpi_table
 from transfer_sim.engines import DEFAULT_ENGINE
 from transfer_sim.errors import InputError
 from transfer_sim.inputs import levers as _levers
+from transfer_sim.io.atomic import atomic_path
 from transfer_sim.model.core import YEARS
 from transfer_sim.plotting import figures as plotting
-from transfer_sim.run.results import atomic_path
 from transfer_sim.run.runner import compare
 
 __all__ = [
@@ -564,7 +564,7 @@ def make_report(scenarios: Sequence[Any], path: str | Path, *,
     pathlib.Path
         The report.
     """
-    from transfer_sim.run.results import check_writable
+    from transfer_sim.io.atomic import check_writable
 
     check_writable(path)
     chosen = list(scenarios)

@@ -51,8 +51,8 @@ from transfer_sim.errors import InputError, ModelError, TransferSimError
 from transfer_sim.inputs import levers as _levers
 from transfer_sim.inputs import parameters as _parameters
 from transfer_sim.inputs.uncertainty import UncertaintySet
+from transfer_sim.io.atomic import atomic_path, check_writable
 from transfer_sim.model.core import SECTORS, catalogue, default_model_path, model_hash
-from transfer_sim.run.results import atomic_path, check_writable
 from transfer_sim.run.runner import _check_final_year
 
 __all__ = [

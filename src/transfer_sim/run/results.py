@@ -7,11 +7,9 @@ no output file and never clobbers an existing one.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from importlib.metadata import version
@@ -23,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from transfer_sim.engines.base import RawResult
-from transfer_sim.errors import OutputError
+from transfer_sim.io.atomic import atomic_path
 from transfer_sim.model.core import SECTORS, catalogue
 
 __all__ = [
@@ -31,8 +29,6 @@ __all__ = [
     "write_netcdf",
     "write_csv",
     "read_netcdf",
-    "atomic_path",
-    "check_writable",
     "to_frame",
 ]
 
@@ -103,60 +99,6 @@ def _variable_attrs(path: str, digest: str) -> dict[str, dict[str, str]]:
 def _units(units: object) -> str:
     text = "" if units is None or (isinstance(units, float) and np.isnan(units)) else str(units)
     return text or "Dmnl"
-
-
-def check_writable(path: str | os.PathLike[str], *, key: str | None = None) -> Path:
-    """Check that ``path`` can be written, before any work is done.
-
-    Parameters
-    ----------
-    path : path-like
-        Output file.
-    key : str, optional
-        Option or setting that named the path (e.g. ``"output"``), for the message.
-
-    Raises
-    ------
-    OutputError
-        When the folder is missing or not writable, or the path is a folder.
-    """
-    p = Path(path)
-    folder = p.parent if str(p.parent) else Path(".")
-    where = f"{p}: key '{key}'" if key else f"{p}"
-    allowed = "allowed: a file in an existing, writable folder"
-    if p.is_dir():
-        raise OutputError(f"{where}: is a folder; {allowed}")
-    if not folder.is_dir():
-        raise OutputError(f"{where}: folder {folder} does not exist; {allowed}")
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"{where}: folder {folder} is not writable; {allowed}")
-    if p.exists() and not os.access(p, os.W_OK):
-        raise OutputError(f"{where}: file is not writable; {allowed}")
-    return p
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` on success.
-
-    On any exception (including KeyboardInterrupt) the temporary file is removed
-    and ``path`` is left as it was.
-    """
-    target = check_writable(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
-                                    dir=target.parent if str(target.parent) else ".")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
