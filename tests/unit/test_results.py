@@ -9,9 +9,8 @@ import pytest
 import xarray as xr
 
 from transfer_sim.errors import OutputError
+from transfer_sim.io.atomic import atomic_path, check_writable, remove_stale_parts
 from transfer_sim.run.results import (
-    atomic_path,
-    check_writable,
     read_netcdf,
     to_frame,
     write_csv,
@@ -72,3 +71,10 @@ def test_tidy_csv(tmp_path):
     assert (frame[frame["variable"] == "total"]["sector"] == "").all()
     path = write_csv(_ds(), tmp_path / "out.csv")
     assert path.read_text().splitlines()[0] == "variable,sector,time,value,unit"
+
+
+def test_stale_parts_of_a_killed_writer_are_removed_and_targets_kept(tmp_path):
+    (tmp_path / ".out.nc.abc123.part").write_bytes(b"half")
+    (tmp_path / "out.nc").write_bytes(b"whole")
+    assert remove_stale_parts(tmp_path) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["out.nc"]
