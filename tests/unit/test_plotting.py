@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 
 import numpy as np
@@ -136,8 +135,6 @@ def test_t3_is_the_kpi_contribution_rate_per_whole_year(ds):
 
 
 def test_units_written_the_documents_way(ds):
-    if plotting.cjk_font() is None:
-        pytest.skip("no CJK font installed (Debian fonts-noto-cjk, installed by .ci/run)")
     fig = plotting.plot_targets(ds)
     ylabels = [ax.get_ylabel() for ax in _visible_axes(fig)]
     assert "[亿元/year]" in ylabels
@@ -146,10 +143,11 @@ def test_units_written_the_documents_way(ds):
     assert any(CJK.search(t) for t in _all_text(fig))
 
 
-def test_cjk_font_present_in_ci():
-    if os.environ.get("CI") != "true":
-        pytest.skip("checked in CI only (CI=true), where .ci/run installs fonts-noto-cjk")
-    assert plotting.cjk_font() is not None, ".ci/run must install fonts-noto-cjk"
+def test_a_cjk_font_ships_with_the_package_dependencies():
+    # No system font needed (CI installs none): mplfonts carries Noto Sans CJK SC.
+    path = plotting.bundled_cjk_font_path()
+    assert path is not None and path.name == "NotoSansCJKsc-Regular.otf"
+    assert plotting.cjk_font() is not None
 
 
 def test_without_a_cjk_font_no_chinese_is_drawn(ds):
@@ -169,8 +167,6 @@ def test_without_a_cjk_font_no_chinese_is_drawn(ds):
 
 
 def test_every_figure_renders_with_chinese_without_warnings(ds):
-    if plotting.cjk_font() is None:
-        pytest.skip("no CJK font installed (Debian fonts-noto-cjk, installed by .ci/run)")
     # Every figure renders with Chinese in the report's integration test; here two.
     for fig in (plotting.plot_sectors(ds), plotting.plot_attribution(_attribution_table())):
         assert _render(fig)[:8] == b"\x89PNG\r\n\x1a\n"   # warnings are errors here

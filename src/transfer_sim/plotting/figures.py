@@ -22,6 +22,7 @@ Conventions kept across all figures:
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ __all__ = [
     "SECTOR_LABELS",
     "scenario_colors",
     "cjk_font",
+    "bundled_cjk_font_path",
     "use_cjk",
     "text",
     "format_unit",
@@ -187,6 +189,36 @@ def scenario_colors(scenarios: Sequence[str] | xr.Dataset) -> dict[str, str]:
     return out
 
 
+#: The CJK font that ships with the package's dependencies (PyPI ``mplfonts``, MIT, which
+#: carries Noto Sans CJK SC under the SIL Open Font License): figures show Chinese after a
+#: plain ``pip install``, with no system font.
+BUNDLED_CJK_FONT = ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf")
+
+
+def bundled_cjk_font_path() -> Path | None:
+    """Return the Noto Sans CJK SC file that ``mplfonts`` installs, or None when absent.
+
+    The package is located without importing it (its import hook registers fonts
+    and reads matplotlib settings we do not want changed).
+    """
+    spec = importlib.util.find_spec(BUNDLED_CJK_FONT[0])
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / BUNDLED_CJK_FONT[1]
+        if path.is_file():
+            return path
+    return None
+
+
+def _add_font(path: str | Path) -> set[str]:
+    from matplotlib import font_manager
+
+    try:
+        font_manager.fontManager.addfont(str(path))
+    except (OSError, RuntimeError, ValueError):
+        pass
+    return {f.name for f in font_manager.fontManager.ttflist}
+
+
 @lru_cache(maxsize=1)
 def _find_cjk_font() -> str | None:
     from matplotlib import font_manager
@@ -195,18 +227,18 @@ def _find_cjk_font() -> str | None:
     for family in _CJK_FAMILIES:
         if family in names:
             return family
-    # The font cache may predate the font's installation: look for the files.
-    for path in font_manager.findSystemFonts():
-        stem = Path(path).name.lower().replace("-", "").replace("_", "")
-        if any(h.replace("-", "") in stem for h in _CJK_FILE_HINTS) and "bold" not in stem:
-            try:
-                font_manager.fontManager.addfont(path)
-            except (OSError, RuntimeError, ValueError):
-                continue
-            names = {f.name for f in font_manager.fontManager.ttflist}
-            for family in _CJK_FAMILIES:
-                if family in names:
-                    return family
+    bundled = bundled_cjk_font_path()
+    candidates = [bundled] if bundled else []
+    # The font cache may predate a system font's installation: look for the files.
+    candidates += [Path(p) for p in font_manager.findSystemFonts()
+                   if any(h in Path(p).name.lower().replace("-", "").replace("_", "")
+                          for h in _CJK_FILE_HINTS)
+                   and "bold" not in Path(p).name.lower()]
+    for path in candidates:
+        names = _add_font(path)
+        for family in _CJK_FAMILIES:
+            if family in names:
+                return family
     return None
 
 
@@ -214,8 +246,9 @@ def cjk_font() -> str | None:
     """Return the CJK font family figures use, or None when Chinese is left out.
 
     The first installed of Noto Sans CJK SC, Source Han Sans, WenQuanYi and Droid
-    Sans Fallback (looked up once per process), unless :func:`use_cjk` turned
-    Chinese off.
+    Sans Fallback, else the Noto Sans CJK SC file the ``mplfonts`` dependency ships
+    (:func:`bundled_cjk_font_path`; looked up once per process), unless
+    :func:`use_cjk` turned Chinese off.
     """
     if _enabled is False:
         return None
