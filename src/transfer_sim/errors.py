@@ -18,11 +18,20 @@ class InputError(TransferSimError, ValueError):
         The file the value came from.
     key : str, optional
         The key (lever, column, field) that holds the bad value.
+    line : int, optional
+        The line of the file that holds it.
+
+    Examples
+    --------
+    >>> str(InputError("must be a number", file="s.toml", key="special_fund", line=4))
+    "s.toml: key 'special_fund': line 4: must be a number"
     """
 
-    def __init__(self, message: str, *, file: str | None = None, key: str | None = None):
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None,
+                 line: int | None = None):
         self.file = file
         self.key = key
+        self.line = line
         self.detail = message
         super().__init__(message)
 
@@ -32,6 +41,8 @@ class InputError(TransferSimError, ValueError):
             parts.append(str(self.file))
         if self.key:
             parts.append(f"key '{self.key}'")
+        if self.line is not None and f"line {self.line}" not in self.detail:
+            parts.append(f"line {self.line}")
         prefix = ": ".join(parts)
         return f"{prefix}: {self.detail}" if prefix else self.detail
 

@@ -46,7 +46,7 @@ def test_unknown_lever_with_did_you_mean(tmp_path, out, capsys):
         land_discont = 0.2
     """)
     line = run_bad(capsys, ["run", str(path), "-o", str(out)], out)
-    assert str(path) in line and "key 'land_discont'" in line
+    assert str(path) in line and "key 'land_discont': line 4:" in line
     assert "unknown lever" in line and "did you mean 'land_discount'" in line
 
 

@@ -116,11 +116,21 @@ def test_bad_files_name_the_file_and_the_key(tmp_path, body, key, fragment):
     assert "\n" not in message
     assert message.startswith(f"{path}: key '{key}': "), message
     assert fragment in message, message
+    if f"[uncertainties.{key}" not in body and f"{key} =" not in body \
+            and f"[uncertainties.{key.split('.')[0]}]" not in body:
+        assert ": line " not in message  # a missing key has no line
+        return
+    # the line named is the one that holds the key (or its table)
+    line = int(message.split(": line ")[1].split(":")[0])
+    leaf = key.split(".")[-1]
+    held = body.splitlines()[line - 1]
+    assert held.startswith((f"{leaf} =", "[uncertainties.", f"{leaf}=")) or leaf in held, held
 
 
 def test_malformed_toml_and_missing_file_name_the_file(tmp_path):
     path = _file(tmp_path, "[uncertainties.cost_elasticity\n")
-    with pytest.raises(InputError, match=r"u\.toml: malformed TOML"):
+    with pytest.raises(InputError, match=r"u\.toml: key 'uncertainties\.cost_elasticity': "
+                                         r"malformed TOML at line 1"):
         load_uncertainties(path)
     with pytest.raises(InputError, match="cannot read the uncertainty file"):
         load_uncertainties(tmp_path / "missing.toml")

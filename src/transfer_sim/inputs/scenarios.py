@@ -31,8 +31,6 @@ import difflib
 import hashlib
 import math
 import os
-import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +38,7 @@ from types import MappingProxyType
 from typing import Any
 
 from transfer_sim.errors import InputError
+from transfer_sim.inputs import _toml
 from transfer_sim.inputs import levers as _levers
 from transfer_sim.inputs import parameters as _parameters
 from transfer_sim.model.core import default_scenarios_dir
@@ -177,70 +176,14 @@ def _missing(ref: str, base: Path | None) -> str:
             f"{', '.join(names)}")
 
 
-_POSITION = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)\s*$")
-_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_\-\.\"' ]+?)\s*=")
-_TABLE_LINE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_\-\.\"' ]+?)\s*\]?\]?\s*(?:#.*)?$")
+_EXAMPLE = "`special_fund = 30` or `power_discount = { 2011 = 0.04 }`"
 
 
-def _toml_error(exc: tomllib.TOMLDecodeError, text: str, file: str) -> InputError:
-    """Turn a TOML syntax error into one line with its line number and key."""
-    message = str(exc)
-    lines = text.splitlines()
-    match = _POSITION.search(message)
-    detail = _POSITION.sub("", message) if match else message
-    if match and match.group(1):
-        lineno, column = int(match.group(1)), int(match.group(2))
-    else:  # "at end of document": point at the last line with content
-        lineno = max((i + 1 for i, line in enumerate(lines) if line.strip()), default=1)
-        column = len(lines[lineno - 1]) + 1 if lines else 1
-    line = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
-    table = ""
-    for above in lines[:lineno - 1]:
-        if _KEY_LINE.match(above):
-            continue
-        header = _TABLE_LINE.match(above)
-        if header:
-            table = header.group(1).strip()
-    key: str | None = None
-    key_match = _KEY_LINE.match(line)
-    header = _TABLE_LINE.match(line)
-    if key_match:
-        name = key_match.group(1).strip().strip("\"'")
-        key = name if table in ("", "levers") else f"{table}.{name}"
-    elif header:
-        key = header.group(1).strip()
-    shown = line.strip()
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return InputError(f"malformed TOML at line {lineno}, column {column}: {detail} "
-                      f"(the line reads `{shown}`; allowed: TOML such as "
-                      f"`special_fund = 30` or `power_discount = {{ 2011 = 0.04 }}`)",
-                      file=file, key=key)
-
-
-def _read(path: Path, key_hint: str | None = None,
-          base: Path | None = None, ref: str | None = None) -> tuple[dict[str, Any], bytes]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(_missing(ref if ref is not None else str(path), base),
-                         file=str(path), key=key_hint) from None
-    except IsADirectoryError:
-        raise InputError("is a folder; allowed: a scenario .toml file", file=str(path),
-                         key=key_hint) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror})", file=str(path),
-                         key=key_hint) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"is not UTF-8 text (byte {exc.start}); allowed: a UTF-8 TOML file",
-                         file=str(path), key=key_hint) from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _toml_error(exc, text, str(path)) from None
-    return doc, data
+def _read(path: Path, key_hint: str | None = None, base: Path | None = None,
+          ref: str | None = None) -> tuple[dict[str, Any], bytes, str]:
+    return _toml.read_toml(path, what="a scenario .toml file", example=_EXAMPLE, key=key_hint,
+                           missing=lambda: _missing(ref if ref is not None else str(path),
+                                                    base))
 
 
 def _unknown(key: str, allowed: set[str], what: str) -> str:
@@ -361,7 +304,13 @@ def _load(path: Path, seen: tuple[Path, ...], key_hint: str | None = None,
         cycle = " -> ".join(p.stem for p in (*seen, resolved))
         raise InputError(f"cycle in extends: {cycle}; allowed: a chain that ends in a "
                          f"scenario without extends", file=str(seen[-1]), key="extends")
-    doc, data = _read(path, key_hint, base=base, ref=ref)
+    doc, data, text = _read(path, key_hint, base=base, ref=ref)
+    file = str(path)
+    with _toml.located(text, file, tables=("levers", "parameters")):
+        return _build(doc, data, path, (*seen, resolved))
+
+
+def _build(doc: dict[str, Any], data: bytes, path: Path, seen: tuple[Path, ...]) -> Scenario:
     file = str(path)
     _check_top(doc, file)
     run = _check_run(doc.get("run", {}), file)
@@ -371,7 +320,7 @@ def _load(path: Path, seen: tuple[Path, ...], key_hint: str | None = None,
         parent_path = find_scenario(extends, base=path.parent)
         if not parent_path.is_file():
             raise InputError(_missing(extends, path.parent), file=file, key="extends")
-        parent = _load(parent_path, (*seen, resolved), key_hint="extends",
+        parent = _load(parent_path, seen, key_hint="extends",
                        base=path.parent, ref=extends)
     final_year = run.get("final_year", parent.final_year if parent else DEFAULT_FINAL_YEAR)
     own = doc.get("levers", {})
@@ -446,35 +395,6 @@ def scenario_from_levers(name: str, levers: Mapping[str, Any] | None = None, *,
                     time_step=run.get("time_step"))
 
 
-_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
-                 "\f": "\\f", "\r": "\\r"}
-
-
-def _toml_string(text: str) -> str:
-    """Quote ``text`` as a TOML basic string (escaping quotes and control characters)."""
-    out = []
-    for ch in text:
-        if ch in _TOML_ESCAPES:
-            out.append(_TOML_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04X}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{int(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
 def dump_scenario(scenario: Scenario) -> str:
     """Return a self-contained TOML text for ``scenario``.
 
@@ -505,16 +425,10 @@ def dump_scenario(scenario: Scenario) -> str:
     final_year = 2015
     <BLANKLINE>
     """
-    lines = [f"name = {_toml_value(scenario.name)}",
-             f"description = {_toml_value(scenario.description)}", "", "[levers]"]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in scenario.levers.items()]
-    if scenario.parameters:
-        lines += ["", "[parameters]"]
-        for k, v in _parameters.nested(scenario.parameters).items():
-            text = ("{ " + ", ".join(f"{e} = {x!r}" for e, x in v.items()) + " }"
-                    if isinstance(v, dict) else repr(v))
-            lines.append(f"{k} = {text}")
-    lines += ["", "[run]", f"final_year = {scenario.final_year}"]
+    run: dict[str, Any] = {"final_year": scenario.final_year}
     if scenario.time_step is not None:
-        lines.append(f"time_step = {scenario.time_step!r}")
-    return "\n".join(lines) + "\n"
+        run["time_step"] = scenario.time_step
+    return _toml.dumps({"name": scenario.name, "description": scenario.description},
+                       {"levers": dict(scenario.levers),
+                        "parameters": _parameters.nested(scenario.parameters or {}),
+                        "run": run})

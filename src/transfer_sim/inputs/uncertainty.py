@@ -38,7 +38,6 @@ import difflib
 import hashlib
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +48,7 @@ import numpy as np
 from scipy import stats
 
 from transfer_sim.errors import InputError
+from transfer_sim.inputs import _toml
 from transfer_sim.inputs.levers import LEVERS
 
 __all__ = [
@@ -268,6 +268,10 @@ class UncertaintySet:
         return np.column_stack([unc.ppf(u[:, j]) for j, unc in enumerate(self.items)])
 
 
+_EXAMPLE = ('`[uncertainties.cost_elasticity]` then `distribution = "uniform"`, `min = 2`, '
+            '`max = 6`, `source = "why"`')
+
+
 def default_uncertainty_path() -> Path:
     """Return the bundled ``uncertainties/default.toml``."""
     from transfer_sim.model.core import default_scenarios_dir
@@ -320,16 +324,17 @@ def load_uncertainties(ref: str | os.PathLike[str],
     """
     path = _resolve_path(ref)
     file = str(path)
-    try:
-        raw_bytes = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the uncertainty file ({exc.strerror})",
-                         file=file) from None
-    text = raw_bytes.decode("utf-8", errors="replace")
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"malformed TOML: {exc}", file=file) from None
+    doc, raw_bytes, text = _toml.read_toml(
+        path, what="an uncertainty .toml file", example=_EXAMPLE,
+        missing=lambda: "cannot read the uncertainty file (no such file); allowed: a .toml "
+                        "file or the name of a bundled set (default)")
+    with _toml.located(text, file, tables=("uncertainties",)):
+        return _build(doc, raw_bytes, text, path, model_path)
+
+
+def _build(doc: dict[str, Any], raw_bytes: bytes, text: str, path: Path,
+           model_path: str | os.PathLike[str] | None) -> UncertaintySet:
+    file = str(path)
     unknown = sorted(set(doc) - _TOP_KEYS)
     if unknown:
         raise InputError(f"unknown key; allowed: {', '.join(sorted(_TOP_KEYS))}", file=file,
