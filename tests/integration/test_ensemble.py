@@ -154,7 +154,7 @@ def test_a_work_folder_of_other_settings_is_refused_not_mixed_in(tmp_path, scena
 def _cli(out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "transfer_sim", "ensemble", *SCENARIOS, "--uncertainty",
             "default", "--runs", "60", "--seed", "3", "--chunk-size", "3", "--workers", "1",
-            "--no-progress", "-o", str(out), *extra]
+            "--quiet", "-o", str(out), *extra]
 
 
 def _wait_for_blocks(proc: subprocess.Popen, work: Path, n: int, timeout: float = 90) -> int:
@@ -246,7 +246,7 @@ def test_the_dask_path_gives_the_same_file_as_the_local_path(tmp_path, scenarios
 def test_cli_ensemble_prints_the_probability_table(tmp_path, capsys):
     out = tmp_path / "cli.nc"
     code = main(["ensemble", "policy-as-written", "--uncertainty", "default", "--runs", "2",
-                 "--workers", "1", "--no-progress", "-o", str(out)])
+                 "--workers", "1", "--quiet", "-o", str(out)])
     printed = capsys.readouterr().out
     assert code == 0
     assert "Probability of meeting each target (2 runs" in printed

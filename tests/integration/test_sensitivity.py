@@ -127,7 +127,7 @@ def test_model_sobol_through_the_command_writes_indices_and_a_figure(tmp_path, c
     unc_file.write_text(TWO, encoding="utf-8")
     out, fig = tmp_path / "idx.csv", tmp_path / "idx.png"
     code = main(["sensitivity", "policy-as-written", "--uncertainty", str(unc_file),
-                 "--runs", "16", "--workers", "1", "--no-progress", "-o", str(out),
+                 "--runs", "16", "--workers", "1", "--quiet", "-o", str(out),
                  "--figure", str(fig)])
     printed = capsys.readouterr().out
     assert code == 0

@@ -171,3 +171,21 @@ def test_validate_reports_the_first_bad_file(tmp_path, capsys):
     path = write(tmp_path, "bad", '[run]\nfinal_year = 2030\n')
     line = run_bad(capsys, ["validate", "no-policy", str(path)], tmp_path / "none")
     assert str(path) in line and "key 'run.final_year'" in line
+
+
+@pytest.mark.parametrize(("argv", "name", "allowed"), [
+    (["run", "no-policy", "-o"], "results.txt", ".nc, .nc4, .netcdf, .csv"),
+    (["compare", "no-policy", "-o"], "compare.json", ".nc, .nc4, .netcdf, .csv"),
+    (["report", "no-policy", "-o"], "report.txt", ".html, .htm"),
+    (["attribute", "policy-as-written", "--plot"], "bars.jpg", "png, svg, pdf"),
+])
+def test_unknown_output_suffix_is_refused_before_any_run(tmp_path, capsys, argv, name, allowed):
+    target = tmp_path / name
+    line = run_bad(capsys, [*argv, str(target)], target)
+    assert str(target) in line and "unknown" in line and f"allowed: {allowed}" in line
+
+
+def test_format_that_contradicts_the_suffix(tmp_path, capsys):
+    target = tmp_path / "out.nc"
+    line = run_bad(capsys, ["run", "no-policy", "-o", str(target), "--format", "csv"], target)
+    assert "key 'format'" in line and "allowed: .csv" in line

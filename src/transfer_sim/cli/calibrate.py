@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from transfer_sim.analysis.calibration import calibrate, default_observed_path
-from transfer_sim.cli._common import add_engine
+from transfer_sim.cli._common import add_engine, add_progress
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.parameters import parameter_names
 from transfer_sim.inputs.scenarios import Scenario, load_scenario
@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the model's own)")
     p.add_argument("--name", default="calibrated", help="scenario name written (default "
                    "'calibrated')")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_progress(p)
     add_engine(p)
     p.set_defaults(func=_calibrate)
 

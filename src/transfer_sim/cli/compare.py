@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from transfer_sim.analysis.kpis import format_table, kpi_table
-from transfer_sim.cli._common import add_engine, add_output, check_output, write_output
+from transfer_sim.cli._common import (
+    add_engine,
+    add_output,
+    check_output,
+    output_format,
+    scenario_refs,
+    write_output,
+    write_table,
+)
 from transfer_sim.errors import InputError
-from transfer_sim.inputs.scenarios import list_scenarios, load_scenario
-from transfer_sim.io.atomic import atomic_path
 from transfer_sim.run.runner import compare
 
 #: The scenarios compared when none are named.
@@ -35,20 +40,17 @@ def _compare(args: argparse.Namespace) -> int:
     if args.format and args.output is None:
         raise InputError("--format applies to the -o/--output file; give -o OUT",
                          key="format")
-    refs = list(args.scenarios) or list(DEFAULT_SCENARIOS)
-    if refs == ["all"]:
-        refs = [str(p) for p in list_scenarios()]
-    scenarios = [load_scenario(r) for r in refs]
-    check_output(args.output)
+    scenarios = scenario_refs(args.scenarios, default=DEFAULT_SCENARIOS)
+    if args.output is not None:
+        check_output(args.output)
+    output_format(args)
     check_output(args.kpis, key="kpis")
     ds = compare(scenarios, engine=args.engine)
     table = kpi_table(ds)
     print(format_table(table))
     if args.kpis is not None:
         cols = ["scenario", "kpi", "year", "value", "unit", "target", "met"]
-        with atomic_path(args.kpis) as tmp:
-            table[cols].to_csv(tmp, index=False)
-        print(f"wrote {args.kpis}", file=sys.stderr)
+        write_table(table[cols], args.kpis)
     if args.output is not None:
         write_output(ds, args)
     return 0

@@ -8,40 +8,11 @@ from pathlib import Path
 
 import xarray as xr
 
-from transfer_sim.cli._common import add_engine
+from transfer_sim.cli._common import add_execution, positive_int, scenario_refs
 from transfer_sim.errors import InputError
-from transfer_sim.inputs.scenarios import list_scenarios, load_scenario
 from transfer_sim.inputs.uncertainty import load_uncertainties
 from transfer_sim.io.atomic import check_writable
-from transfer_sim.run.ensemble import DEFAULT_SEED, SAMPLERS, run_ensemble, work_dir_for
-
-
-def positive_int(text: str) -> int:
-    """Parse a positive whole number (argparse ``type``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def add_execution(p: argparse.ArgumentParser) -> None:
-    """Add ``--workers`` / ``--scheduler``, ``--seed``, ``--chunk-size``, ``--no-progress``."""
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, default=None, metavar="K",
-                       help="local worker processes (default: one per usable core)")
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run on a Dask cluster, e.g. tcp://host:8786 (workers need "
-                            "transfer-sim installed and the model file)")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                   help=f"sampler seed; the same seed gives the same runs (default "
-                        f"{DEFAULT_SEED})")
-    p.add_argument("--chunk-size", type=positive_int, default=None, metavar="RUNS",
-                   help="runs per block written to the work folder (default: from --runs)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_engine(p)
+from transfer_sim.run.ensemble import SAMPLERS, run_ensemble, work_dir_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,17 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_ensemble)
 
 
-def load_scenario_refs(refs: list[str]) -> list:
-    """Load scenarios named on the command line (``all`` = every bundled one)."""
-    if refs == ["all"]:
-        refs = [str(p) for p in list_scenarios()]
-    return [load_scenario(r) for r in refs]
-
-
 def _ensemble(args: argparse.Namespace) -> int:
     from transfer_sim.plotting.uncertainty import format_probabilities, target_probabilities
 
-    scenarios = load_scenario_refs(list(args.scenarios))
+    scenarios = scenario_refs(args.scenarios)
     uncertainties = load_uncertainties(args.uncertainty)
     if str(args.output).lower().endswith(".csv"):
         raise InputError("ensembles are written as NetCDF; give a .nc file", key="output")
@@ -89,7 +53,7 @@ def _ensemble(args: argparse.Namespace) -> int:
                        sampler=args.sampler, seed=args.seed, engine=args.engine,
                        workers=args.workers, scheduler=args.scheduler,
                        chunk_size=args.chunk_size, all_variables=args.all_variables,
-                       progress=not args.no_progress)
+                       progress=not args.quiet)
     print(f"wrote {out}", file=sys.stderr)
     with xr.open_dataset(out, engine="h5netcdf") as ds:
         print(format_probabilities(target_probabilities(ds)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from transfer_sim.inputs.levers import LEVERS
+from transfer_sim.io.formatting import format_number
+from transfer_sim.io.tables import format_text_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,20 +15,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_levers)
 
 
-def _fmt(v: object) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
 def _levers(args: argparse.Namespace) -> int:
-    rows = [("lever", "kind", "unit", "bounds", "default", "off", "section", "description")]
+    header = ("lever", "kind", "unit", "bounds", "default", "off", "section", "description")
+    rows = []
     for lv in LEVERS:
         bounds = ("|".join(lv.options) if lv.kind == "option"
-                  else f"{_fmt(lv.bounds[0])}..{_fmt(lv.bounds[1])}")
-        rows.append((lv.name, lv.kind, lv.unit or "-", bounds, _fmt(lv.default), _fmt(lv.off),
-                     lv.section, lv.description))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1])
+                  else f"{format_number(lv.bounds[0])}..{format_number(lv.bounds[1])}")
+        rows.append((lv.name, lv.kind, lv.unit or "-", bounds, format_number(lv.default),
+                     format_number(lv.off), lv.section, lv.description))
+    print(format_text_table(header, rows, rule=False))
     return 0

@@ -7,11 +7,16 @@ import shlex
 import sys
 from pathlib import Path
 
-from transfer_sim.cli._common import add_engine
-from transfer_sim.cli.attribute import progress_printer
-from transfer_sim.inputs.scenarios import load_scenario
-from transfer_sim.io.atomic import check_writable
-from transfer_sim.report.html import DEFAULT_REFERENCE, make_report
+from transfer_sim.cli._common import (
+    DEFAULT_REFERENCE,
+    add_engine,
+    add_progress,
+    check_output,
+    progress_for,
+    scenario_refs,
+)
+from transfer_sim.errors import InputError
+from transfer_sim.report.html import make_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "against the reference, the levers side by side and the provenance "
                     "needed to reproduce it. Nothing in it is fetched from the network.")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
-                   help="scenario files or bundled names")
+                   help="scenario files or bundled names ('all' for every bundled scenario)")
     p.add_argument("-o", "--output", required=True, type=Path, help="HTML file to write")
     p.add_argument("--reference", default=DEFAULT_REFERENCE, metavar="NAME",
                    help="scenario the others are compared with; added to the comparison "
@@ -34,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ensemble", type=Path, metavar="ENS.nc",
                    help="add the probability of meeting each target and fan charts from an "
                         "ensemble file (transfer-sim ensemble)")
+    add_progress(p)
     add_engine(p)
     p.set_defaults(func=_report)
 
@@ -50,9 +56,13 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
-    scenarios = [load_scenario(r) for r in args.scenarios]
-    reference = load_scenario(args.reference)
-    check_writable(args.output)
+    scenarios = scenario_refs(args.scenarios)
+    reference = scenario_refs([args.reference])[0]
+    check_output(args.output)
+    if args.output.suffix.lower() not in (".html", ".htm"):
+        shown = args.output.suffix or "(none)"
+        raise InputError(f"unknown report suffix {shown!r}; allowed: .html, .htm",
+                         file=str(args.output), key="output")
     extra = []
     if args.ensemble is not None:
         from transfer_sim.plotting.uncertainty import ensemble_file_sections
@@ -60,6 +70,6 @@ def _report(args: argparse.Namespace) -> int:
         extra = ensemble_file_sections(args.ensemble)
     make_report(scenarios, args.output, reference=reference, engine=args.engine,
                 attribute_last=not args.no_attribution, command=command_line(args),
-                progress=progress_printer("attribution"), extra_sections=extra)
+                progress=progress_for(args, "attribution"), extra_sections=extra)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from transfer_sim.cli._common import add_engine, add_output, check_output, write_output
+from transfer_sim.cli._common import (
+    add_engine,
+    add_output,
+    check_output,
+    output_format,
+    write_output,
+)
 from transfer_sim.inputs.scenarios import load_scenario
 from transfer_sim.run.runner import run_scenario
 
@@ -21,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     check_output(args.output)
+    output_format(args)
     ds = run_scenario(scenario, engine=args.engine)
     write_output(ds, args)
     return 0

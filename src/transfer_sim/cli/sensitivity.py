@@ -8,11 +8,16 @@ from pathlib import Path
 
 from transfer_sim.analysis.kpis import KPIS
 from transfer_sim.analysis.sensitivity import METHODS, TARGET_KPIS, run_sensitivity
-from transfer_sim.cli.ensemble import add_execution, positive_int
-from transfer_sim.errors import InputError
+from transfer_sim.cli._common import (
+    add_execution,
+    check_figure,
+    positive_int,
+    write_figure,
+    write_table,
+)
 from transfer_sim.inputs.scenarios import load_scenario
 from transfer_sim.inputs.uncertainty import load_uncertainties
-from transfer_sim.io.atomic import atomic_path, check_writable
+from transfer_sim.io.atomic import check_writable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,11 +55,9 @@ def _sensitivity(args: argparse.Namespace) -> int:
     uncertainties = load_uncertainties(args.uncertainty)
     runs = args.runs if args.runs is not None else (256 if args.method == "sobol" else 20)
     runs_file = args.runs_file or args.output.with_suffix(".runs.nc")
-    for path in (args.output, args.figure, runs_file):
-        if path is not None:
-            check_writable(path)
-    if args.figure is not None and args.figure.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise InputError("figure must be .png, .svg or .pdf", key="figure")
+    for path in (args.output, runs_file):
+        check_writable(path)
+    check_figure(args.figure)
     d = len(uncertainties)
     total = runs * (d + 2) if args.method == "sobol" else runs * (d + 1)
     print(f"{args.method}: {d} uncertainties, {total} model runs -> {runs_file}",
@@ -63,20 +66,11 @@ def _sensitivity(args: argparse.Namespace) -> int:
                             runs_file=runs_file, kpis=args.kpi, levels=args.levels,
                             seed=args.seed, engine=args.engine, workers=args.workers,
                             scheduler=args.scheduler, chunk_size=args.chunk_size,
-                            progress=not args.no_progress)
-    with atomic_path(args.output) as tmp:
-        table.to_csv(tmp, index=False)
-    print(f"wrote {args.output}", file=sys.stderr)
+                            progress=not args.quiet)
+    write_table(table, args.output)
     if args.figure is not None:
-        import matplotlib.pyplot as plt
-
-        fig = sensitivity_chart(table[table["index"].isin(["S1", "ST", "mu_star"])])
-        try:
-            with atomic_path(args.figure) as tmp:
-                fig.savefig(tmp, format=args.figure.suffix.lstrip(".").lower(), dpi=120)
-        finally:
-            plt.close(fig)
-        print(f"wrote {args.figure}", file=sys.stderr)
+        write_figure(sensitivity_chart(table[table["index"].isin(["S1", "ST", "mu_star"])]),
+                     args.figure)
     main = table[table["index"].isin(["ST", "mu_star"])].copy()
     for kpi, sub in main.groupby("kpi", sort=False):
         top = sub.sort_values("value", ascending=False).head(5)

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import numpy as np
 
 from transfer_sim.errors import InputError
+from transfer_sim.io.formatting import format_number
 from transfer_sim.model.core import YEARS
 
 __all__ = [
@@ -185,7 +186,7 @@ def _allowed(lever: Lever) -> str:
     """Return "a whole number from 0 to 5 Year"-style text for a lever's bounds."""
     lo, hi = lever.bounds
     what = "a whole number" if lever.integer else "a number"
-    return f"{what} from {_fmt(lo)} to {_fmt(hi)} {lever.unit}".rstrip()
+    return f"{what} from {format_number(lo)} to {format_number(hi)} {lever.unit}".rstrip()
 
 
 def _check_number(lever: Lever, value: Any, *, file: str | None, key: str) -> float:
@@ -204,10 +205,6 @@ def _check_number(lever: Lever, value: Any, *, file: str | None, key: str) -> fl
         raise InputError(f"{value!r} is not a whole number; allowed: {_allowed(lever)}",
                          file=file, key=key)
     return v
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
 
 
 def validate_value(name: str, value: Any, *, file: str | None = None,

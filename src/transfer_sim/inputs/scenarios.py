@@ -44,8 +44,11 @@ from transfer_sim.inputs import parameters as _parameters
 from transfer_sim.model.core import default_scenarios_dir
 from transfer_sim.run.runner import DEFAULT_FINAL_YEAR, FINAL_YEAR_RANGE
 
-__all__ = ["Scenario", "load_scenario", "find_scenario", "list_scenarios", "dump_scenario",
-           "scenario_from_levers"]
+__all__ = ["DEFAULT_REFERENCE", "Scenario", "load_scenario", "find_scenario", "list_scenarios",
+           "dump_scenario", "scenario_from_levers"]
+
+#: The counterfactual other scenarios are compared with when none is named.
+DEFAULT_REFERENCE = "no-policy"
 
 _TOP_KEYS = {"name", "description", "extends", "levers", "parameters", "run"}
 _RUN_KEYS = {"final_year", "time_step"}

@@ -3,13 +3,12 @@
 Library functions take ``progress: Progress | None``; they call it after each unit of
 work (a run, a block, an evaluation) and never print. The command line makes the
 callback with :func:`progress_bar`: a tqdm bar on stderr when stderr is a terminal,
-nothing otherwise (or with ``--quiet``).
+else one line at the start and one at the end (for logs); nothing with ``--quiet``.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import Protocol
 
 __all__ = ["Progress", "progress_bar", "NO_PROGRESS"]
@@ -31,20 +30,42 @@ def _silent(done: int, total: int, label: str = "") -> None:
 NO_PROGRESS: Progress = _silent
 
 
-def progress_bar(description: str, *, enabled: bool | None = None) -> Callable[..., None]:
-    """Return a progress callback drawing a bar on stderr, and closing it when done.
+def progress_bar(description: str, *, enabled: bool | None = None,
+                 unit: str = "runs") -> Progress:
+    """Return a progress callback for the command line.
 
     Parameters
     ----------
     description : str
         Text before the bar (e.g. ``"ensemble"``).
     enabled : bool, optional
-        Draw the bar; by default only when stderr is a terminal.
+        False: report nothing. True or None: a bar on stderr when it is a terminal,
+        else a line when the work starts and one when it ends.
+    unit : str
+        What is counted, for the lines.
     """
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return _silent
+    if enabled is False:
+        return NO_PROGRESS
+    if not sys.stderr.isatty():
+        return _lines(description, unit)
+    return _bar(description, unit)
+
+
+def _lines(description: str, unit: str) -> Progress:
+    state = {"started": False}
+
+    def report(done: int, total: int, label: str = "") -> None:
+        if not state["started"]:
+            state["started"] = True
+            print(f"{description}: {total} {unit}", file=sys.stderr, flush=True)
+        if done >= total:
+            print(f"{description}: done", file=sys.stderr, flush=True)
+            state["started"] = False
+
+    return report
+
+
+def _bar(description: str, unit: str) -> Progress:
     from tqdm import tqdm
 
     state: dict[str, tqdm] = {}
@@ -54,8 +75,8 @@ def progress_bar(description: str, *, enabled: bool | None = None) -> Callable[.
         if bar is None or bar.total != total:
             if bar is not None:
                 bar.close()
-            bar = state["bar"] = tqdm(total=total, desc=description, file=sys.stderr,
-                                      leave=False, dynamic_ncols=True)
+            bar = state["bar"] = tqdm(total=total, desc=description, unit=unit.rstrip("s"),
+                                      file=sys.stderr, leave=False, dynamic_ncols=True)
         bar.n = done
         if label:
             bar.set_postfix_str(label, refresh=False)

@@ -32,7 +32,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,10 @@ from transfer_sim.analysis.kpis import TARGET_YEAR, kpi_table
 from transfer_sim.engines import DEFAULT_ENGINE
 from transfer_sim.errors import InputError
 from transfer_sim.inputs import levers as _levers
+from transfer_sim.inputs.scenarios import DEFAULT_REFERENCE
 from transfer_sim.io.atomic import atomic_path
+from transfer_sim.io.formatting import format_number
+from transfer_sim.io.versions import package_version
 from transfer_sim.model.core import YEARS
 from transfer_sim.plotting import figures as plotting
 from transfer_sim.run.runner import compare
@@ -66,7 +68,6 @@ __all__ = [
 ]
 
 #: Reference scenario when none is named (the counterfactual).
-DEFAULT_REFERENCE = "no-policy"
 
 _CSS = """
 body { font-family: "DejaVu Sans", "Noto Sans CJK SC", "Noto Sans SC", sans-serif;
@@ -227,16 +228,8 @@ def _lever_text(scenario: Any, lever: _levers.Lever) -> str:
             if opt.kind == "option" and chosen is not None and lever.name in opt.options.get(
                     str(chosen), {}):
                 return f"{opt.options[str(chosen)][lever.name]:g} (by {opt.name})"
-        return f"{_fmt(lever.default)} (model default)"
-    return _fmt(value)
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{int(k)}: {_fmt(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+        return f"{format_number(lever.default)} (model default)"
+    return format_number(value)
 
 
 def levers_html(scenarios: Sequence[Any], *, reference: str | None = None,
@@ -346,13 +339,6 @@ def _file_sha256(path: Path) -> str:
         return "(unreadable)"
 
 
-def _version(dist: str) -> str:
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "(not installed)"
-
-
 def provenance_html(ds: xr.Dataset, scenarios: Sequence[Any], *, command: str | None = None,
                     attribution: Attribution | None = None) -> str:
     """Return what a reviewer needs to reproduce every figure.
@@ -375,11 +361,11 @@ def provenance_html(ds: xr.Dataset, scenarios: Sequence[Any], *, command: str | 
         ("model file", f"{a.get('model_file', '')}"),
         ("model sha256", str(a.get("model_sha256", ""))),
         ("engine", f"{a.get('engine', '')} {a.get('engine_version', '')}"),
-        ("transfer-sim", str(a.get("transfer_sim_version", _version("transfer-sim")))),
-        ("PySD", str(a.get("pysd_version", _version("pysd")))),
-        ("pysimlin", str(a.get("pysimlin_version", _version("pysimlin")))),
+        ("transfer-sim", str(a.get("transfer_sim_version", package_version("transfer-sim")))),
+        ("PySD", str(a.get("pysd_version", package_version("pysd")))),
+        ("pysimlin", str(a.get("pysimlin_version", package_version("pysimlin")))),
         ("xarray / numpy / matplotlib",
-         f"{_version('xarray')} / {_version('numpy')} / {_version('matplotlib')}"),
+         " / ".join(package_version(d) for d in ("xarray", "numpy", "matplotlib"))),
         ("Python", platform.python_version()),
         ("CJK font in figures", plotting.cjk_font() or "none (Chinese left out of figures)"),
         ("results created", str(a.get("created", ""))),

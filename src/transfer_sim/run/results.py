@@ -11,8 +11,7 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from functools import cache, lru_cache
-from importlib.metadata import version
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import xarray as xr
 
 from transfer_sim.engines.base import RawResult
 from transfer_sim.io.atomic import atomic_path
+from transfer_sim.io.versions import package_version
 from transfer_sim.model.core import SECTORS, catalogue
 
 __all__ = [
@@ -31,15 +31,6 @@ __all__ = [
     "read_netcdf",
     "to_frame",
 ]
-
-
-@cache
-def _version(package: str) -> str:
-    """Installed version of ``package`` (cached: the lookup costs milliseconds)."""
-    try:
-        return version(package)
-    except Exception:  # running from a source tree without installation
-        return "0+unknown"
 
 
 def to_dataset(raw: RawResult, *, model_path: str | os.PathLike[str] | None = None,
@@ -77,9 +68,9 @@ def to_dataset(raw: RawResult, *, model_path: str | os.PathLike[str] | None = No
         "title": "transfer-sim run of model/transfer.mdl",
         "model_file": path.name,
         "model_sha256": digest,
-        "transfer_sim_version": _version("transfer-sim"),
-        "pysd_version": _version("pysd"),
-        "pysimlin_version": _version("pysimlin"),
+        "transfer_sim_version": package_version("transfer-sim"),
+        "pysd_version": package_version("pysd"),
+        "pysimlin_version": package_version("pysimlin"),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     })
     for key, value in (attrs or {}).items():
