@@ -31,9 +31,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from transfer_sim.analysis.kpis import KPIS
+from transfer_sim.analysis.kpis import KPIS, kpi_values
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.uncertainty import UncertaintySet
+from transfer_sim.run.ensemble import run_ensemble
 
 __all__ = [
     "METHODS",
@@ -269,8 +270,6 @@ def run_sensitivity(scenario: Any, uncertainties: UncertaintySet, *, method: str
     pandas.DataFrame
         See :func:`sobol_indices` and :func:`morris_indices`.
     """
-    from transfer_sim.run.ensemble import kpi_values, run_ensemble
-
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}",
                          key="method")

@@ -13,6 +13,7 @@ from transfer_sim.errors import InputError
 from transfer_sim.inputs.scenarios import list_scenarios, load_scenario
 from transfer_sim.inputs.uncertainty import load_uncertainties
 from transfer_sim.io.atomic import check_writable
+from transfer_sim.io.progress import progress_bar
 from transfer_sim.run.ensemble import DEFAULT_SEED, SAMPLERS, run_ensemble, work_dir_for
 
 
@@ -75,7 +76,7 @@ def load_scenario_refs(refs: list[str]) -> list:
 
 
 def _ensemble(args: argparse.Namespace) -> int:
-    from transfer_sim.plotting.uncertainty import format_probabilities, target_probabilities
+    from transfer_sim.analysis.probabilities import format_probabilities, target_probabilities
 
     scenarios = load_scenario_refs(list(args.scenarios))
     uncertainties = load_uncertainties(args.uncertainty)
@@ -85,11 +86,17 @@ def _ensemble(args: argparse.Namespace) -> int:
     work = work_dir_for(args.output)
     if work.exists():
         print(f"resuming from {work}", file=sys.stderr)
-    out = run_ensemble(scenarios, uncertainties, runs=args.runs, output=args.output,
-                       sampler=args.sampler, seed=args.seed, engine=args.engine,
-                       workers=args.workers, scheduler=args.scheduler,
-                       chunk_size=args.chunk_size, all_variables=args.all_variables,
-                       progress=not args.no_progress)
+    try:
+        out = run_ensemble(scenarios, uncertainties, runs=args.runs, output=args.output,
+                           sampler=args.sampler, seed=args.seed, engine=args.engine,
+                           workers=args.workers, scheduler=args.scheduler,
+                           chunk_size=args.chunk_size, all_variables=args.all_variables,
+                           progress=progress_bar("ensemble",
+                                                 enabled=False if args.no_progress else None))
+    except KeyboardInterrupt as exc:
+        if exc.args:  # where the finished blocks are kept
+            print(f"\n{exc.args[0]}", file=sys.stderr)
+        raise
     print(f"wrote {out}", file=sys.stderr)
     with xr.open_dataset(out, engine="h5netcdf") as ds:
         print(format_probabilities(target_probabilities(ds)))

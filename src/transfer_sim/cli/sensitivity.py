@@ -13,6 +13,7 @@ from transfer_sim.errors import InputError
 from transfer_sim.inputs.scenarios import load_scenario
 from transfer_sim.inputs.uncertainty import load_uncertainties
 from transfer_sim.io.atomic import atomic_path, check_writable
+from transfer_sim.io.progress import progress_bar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,7 +64,8 @@ def _sensitivity(args: argparse.Namespace) -> int:
                             runs_file=runs_file, kpis=args.kpi, levels=args.levels,
                             seed=args.seed, engine=args.engine, workers=args.workers,
                             scheduler=args.scheduler, chunk_size=args.chunk_size,
-                            progress=not args.no_progress)
+                            progress=progress_bar("sensitivity",
+                                                  enabled=False if args.no_progress else None))
     with atomic_path(args.output) as tmp:
         table.to_csv(tmp, index=False)
     print(f"wrote {args.output}", file=sys.stderr)

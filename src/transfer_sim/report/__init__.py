@@ -1,5 +1,6 @@
 """The self-contained HTML report."""
 
+from transfer_sim.report.ensemble import ensemble_file_sections, report_sections
 from transfer_sim.report.html import (
     DEFAULT_REFERENCE,
     Section,
@@ -26,4 +27,6 @@ __all__ = [
     "write_report",
     "make_report",
     "DEFAULT_REFERENCE",
+    "report_sections",
+    "ensemble_file_sections",
 ]
