@@ -41,7 +41,7 @@ def one(args: argparse.Namespace) -> dict:
         out = Path(tmp) / "ens.nc"
         t0 = time.perf_counter()
         run_ensemble([scenario], unc, runs=args.runs, output=out, engine=args.engine,
-                     workers=args.workers, seed=1, progress=False)
+                     workers=args.workers, seed=1)
         wall = time.perf_counter() - t0
         size = out.stat().st_size
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
