@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_attribute)
 
 
-def progress_printer(label: str) -> Callable[[int, int], None]:
+def progress_printer(label: str) -> Callable[..., None]:
     """Return a ``progress(done, total)`` callback drawing a bar on a terminal's stderr.
 
     Off a terminal it prints only the start and the end, one line each.
@@ -54,7 +54,7 @@ def progress_printer(label: str) -> Callable[[int, int], None]:
     tty = sys.stderr.isatty()
     state = {"shown": -1}
 
-    def show(done: int, total: int) -> None:
+    def show(done: int, total: int, _label: str = "") -> None:
         if not tty:
             if done == 1:
                 print(f"{label}: {total} runs", file=sys.stderr)
