@@ -89,12 +89,12 @@ def _extends(scenario: Scenario | None, output: Path) -> str | None:
     return os.path.relpath(scenario.path.resolve(), output.resolve().parent)
 
 
-def _progress(quiet: bool) -> Callable[[str], None] | None:
+def _progress(quiet: bool) -> Callable[..., None] | None:
     """Return a progress callback printing one line a step on stderr (None if quiet)."""
     if quiet:
         return None
 
-    def say(message: str) -> None:
+    def say(done: int, total: int, message: str = "") -> None:
         print(f"calibrate: {message}", file=sys.stderr, flush=True)
 
     return say
