@@ -56,6 +56,7 @@ from transfer_sim.inputs.levers import effective_inputs
 from transfer_sim.inputs.run_settings import validate_final_year
 from transfer_sim.inputs.scenarios import Scenario
 from transfer_sim.io.progress import Progress
+from transfer_sim.io.tables import format_text_table
 from transfer_sim.model.core import YEARS
 from transfer_sim.run.plan import plan
 
@@ -500,18 +501,12 @@ def format_attribution(attr: Attribution, kpis: Sequence[str] | None = None) -> 
     body.append(["total change"] + [f"{totals[k]:,.3g}" for k in idx])
     body.append(["  sum of levers alone"] + [f"{sum_alone[k]:,.3g}" for k in idx])
     body.append(["  interaction"] + [f"{totals[k] - sum_alone[k]:,.3g}" for k in idx])
-    rows = [header, units] + body
-    widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
-    fmt = lambda r: "  ".join(  # noqa: E731
-        c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths,
-                                                                           strict=True)))
     title = (f"Shapley attribution of {attr.package} against {attr.reference} in {attr.year} "
              f"({_count(len(attr.players), attr.by)}, {1 << len(attr.players)} runs on "
              f"{attr.engine})")
-    lines = [title, fmt(header), fmt(units), "  ".join("-" * w for w in widths)]
-    lines += [fmt(r) for r in body[:-3]]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += [fmt(r) for r in body[-3:]]
+    table = format_text_table(header, [units, *body], align="l" + "r" * len(chosen))
+    head, rule, unit_line, *rows = table.split("\n")
+    lines = [title, head, unit_line, rule, *rows[:-3], rule, *rows[-3:]]
     return "\n".join(lines)
 
 
