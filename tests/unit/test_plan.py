@@ -114,3 +114,15 @@ def test_a_resumed_block_store_removes_stale_temporary_files_and_keeps_blocks(tm
     assert not list(work.glob(".*.part"))
     with pytest.raises(InputError, match="other settings"):
         BlockStore.open(work, "another", {})
+
+
+def test_a_work_folder_holding_only_a_killed_writers_manifest_part_is_started_afresh(tmp_path):
+    work = tmp_path / "out.nc.work"
+    work.mkdir()
+    (work / f".{MANIFEST}.1234.part").write_text("{")
+    store = BlockStore.open(work, "abc", {})
+    assert store.manifest["fingerprint"] == "abc"
+    (work / "stray.txt").write_text("not ours")
+    (work / MANIFEST).unlink()
+    with pytest.raises(InputError, match="exists without a manifest"):
+        BlockStore.open(work, "abc", {})

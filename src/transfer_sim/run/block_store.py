@@ -77,6 +77,8 @@ class BlockStore:
             without a manifest.
         """
         path = folder / MANIFEST
+        if folder.is_dir():
+            remove_stale_parts(folder)  # left by a writer that was killed (not blocks)
         if path.exists():
             try:
                 manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -86,7 +88,6 @@ class BlockStore:
                 raise InputError(f"work folder {folder} holds an unfinished ensemble with "
                                  "other settings; rerun that command to finish it, or delete "
                                  "the folder", key="output")
-            remove_stale_parts(folder)  # left by a writer that was killed
             return cls(folder, manifest)
         if folder.exists() and any(folder.iterdir()):
             raise InputError(f"work folder {folder} exists without a manifest; delete it",
