@@ -82,7 +82,7 @@ def run_levers(levers: Mapping[str, Any] | None = None, *, final_year: int = DEF
                    saveper=max(saveper, time_step or 0.0), variables=variables)
     raw = eng.run(spec)
     meta = {"engine": eng.name, "engine_version": eng.version,
-            "engine_backend": getattr(eng, "backend", eng.name),
+            "engine_backend": eng.backend,
             "levers": json.dumps(_jsonable(given), ensure_ascii=False),
             "final_year": final_year}
     if time_step is not None:
