@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from transfer_sim.model.core import catalogue
+from transfer_sim.model.facts import model_facts
 
 __all__ = ["CheckResult", "check_dataset", "BALANCES", "stock_names"]
 
@@ -60,8 +60,7 @@ class CheckResult:
 
 def stock_names(ds: xr.Dataset) -> list[str]:
     """Return the model stocks present in ``ds``."""
-    cat = catalogue()
-    stocks = set(cat.index[cat["Type"] == "Stateful"])
+    stocks = set(model_facts().stocks)
     return sorted(n for n in ds.data_vars if n in stocks)
 
 

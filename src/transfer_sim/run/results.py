@@ -18,13 +18,13 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
 from transfer_sim.engines.base import RawResult
 from transfer_sim.errors import OutputError
-from transfer_sim.model.core import SECTORS, catalogue
+from transfer_sim.model.core import SECTORS
+from transfer_sim.model.facts import model_facts
 
 __all__ = [
     "to_dataset",
@@ -93,16 +93,11 @@ def to_dataset(raw: RawResult, *, model_path: str | os.PathLike[str] | None = No
 
 @lru_cache(maxsize=8)
 def _variable_attrs(path: str, digest: str) -> dict[str, dict[str, str]]:
-    """Per-variable ``units``, ``long_name`` and ``description`` from the catalogue."""
-    cat = catalogue(path)
-    return {name: {"units": _units(row["Units"]), "long_name": str(row["Real Name"]),
-                   "description": " ".join(str(row["Comment"]).split())}
-            for name, row in cat.iterrows()}
-
-
-def _units(units: object) -> str:
-    text = "" if units is None or (isinstance(units, float) and np.isnan(units)) else str(units)
-    return text or "Dmnl"
+    """Per-variable ``units``, ``long_name`` and ``description`` from the model facts."""
+    facts = model_facts(path)
+    return {name: {"units": facts.units(name), "long_name": var.real_name,
+                   "description": " ".join((var.comment or "").split())}
+            for name, var in facts.variables.items()}
 
 
 def check_writable(path: str | os.PathLike[str], *, key: str | None = None) -> Path:
