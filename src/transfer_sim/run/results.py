@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from functools import cache, lru_cache
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,7 @@ def to_dataset(raw: RawResult, *, model_path: str | os.PathLike[str] | None = No
 
     path = Path(model_path) if model_path is not None else default_model_path()
     digest = model_hash(path)
-    meta = _variable_attrs(str(path.resolve()), digest)
+    meta = _variable_attrs(path)
     coords = {"time": ("time", raw.time, {"units": "Year", "long_name": "time"}),
               "sector": ("sector", list(SECTORS), {"long_name": "non-resource sector"})}
     data_vars = {}
@@ -91,8 +91,7 @@ def to_dataset(raw: RawResult, *, model_path: str | os.PathLike[str] | None = No
     return ds
 
 
-@lru_cache(maxsize=8)
-def _variable_attrs(path: str, digest: str) -> dict[str, dict[str, str]]:
+def _variable_attrs(path: Path) -> dict[str, dict[str, str]]:
     """Per-variable ``units``, ``long_name`` and ``description`` from the model facts."""
     facts = model_facts(path)
     return {name: {"units": facts.units(name), "long_name": var.real_name,
