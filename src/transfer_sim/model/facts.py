@@ -261,13 +261,21 @@ class ModelFacts:
         -------
         int, float or xarray.DataArray
             A scalar, the element's float, or the whole subscripted value.
+
+        Raises
+        ------
+        ModelError
+            For a name that is not a constant, or an element not in its range.
         """
         if name not in self.constants:
             raise ModelError(f"no constant {name!r} in the model")
         value = self.constants[name]
         if element is not None:
-            index = self.elements(name).index(element)
-            return float(value.values[index])
+            elements = self.elements(name)
+            if element not in elements:
+                raise ModelError(f"{name!r} has no element {element!r}; allowed: "
+                                 f"{', '.join(elements)}")
+            return float(value.values[elements.index(element)])
         return value.to_xarray() if isinstance(value, ArrayValue) else value
 
     def catalogue(self) -> pd.DataFrame:
@@ -308,7 +316,7 @@ class ModelFacts:
         """Read facts written by :meth:`to_dict`."""
         variables = {}
         for py, real, subs, units, limits, kind, subtype, comment in data["variables"]:
-            lo, hi = (nan_if_none(x) for x in limits)
+            lo, hi = (_nan_if_none(x) for x in limits)
             variables[py] = Variable(py, real, tuple(subs), units, (lo, hi), kind, subtype,
                                      comment)
         return cls(sha256=data["sha256"], pysd_version=data["pysd_version"],
@@ -318,7 +326,7 @@ class ModelFacts:
                    subscripts={k: tuple(v) for k, v in data["subscripts"].items()})
 
 
-def nan_if_none(value: float | None) -> float:
+def _nan_if_none(value: float | None) -> float:
     """Return ``value`` as a float, NaN for ``None`` (JSON has no NaN)."""
     return float("nan") if value is None else float(value)
 
@@ -365,7 +373,7 @@ def _limits(value: object) -> tuple[float, float]:
     if not isinstance(value, list | tuple):
         return (float("nan"), float("nan"))
     lo, hi = (list(value) + [None, None])[:2]
-    return (nan_if_none(lo), nan_if_none(hi))
+    return (_nan_if_none(lo), _nan_if_none(hi))
 
 
 def _text(value: object) -> str | None:
@@ -468,6 +476,7 @@ def _write(file: Path, facts: ModelFacts) -> None:
         raise
 
 
+#: Facts by model hash, for the life of the process (a few models at most).
 _MEMO: dict[str, ModelFacts] = {}
 
 

@@ -161,3 +161,8 @@ def test_unreadable_json_is_rebuilt(model, monkeypatch):
     monkeypatch.setattr(F, "_MEMO", {})
     F.model_facts(path)
     assert len(built) == 2
+
+
+def test_an_unknown_element_names_the_allowed():
+    with pytest.raises(ModelError, match="no element 'c'; allowed: a, b"):
+        _facts("0" * 64).value("growth", "c")
