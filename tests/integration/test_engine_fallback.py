@@ -14,6 +14,11 @@ from transfer_sim.errors import ModelError
 VARS = ["nonresource_revenue", "operating_assets"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_warnings(monkeypatch):
+    monkeypatch.setattr(simlin_engine, "_WARNED", set())
+
+
 @pytest.fixture(scope="module")
 def vm_result():
     return SimlinEngine(backend="vm").run(RunSpec(variables=VARS))
@@ -31,6 +36,7 @@ def test_a_changed_ffi_signature_gives_the_vm_and_one_warning(monkeypatch, caplo
         engine = SimlinEngine(backend="auto")
         result = engine.run(RunSpec(variables=VARS))
         engine.run(RunSpec(variables=VARS, final_time=2012.0))
+        assert SimlinEngine(backend="auto").backend == "vm"  # a second engine: no new line
     assert engine.backend == "vm"
     [record] = caplog.records
     assert "signature void(*)(struct X *)" in record.getMessage()
@@ -48,6 +54,7 @@ def test_a_failed_compilation_gives_the_vm_and_one_warning(monkeypatch, caplog, 
     with caplog.at_level(logging.WARNING):
         result = engine.run(RunSpec(variables=VARS))
         engine.run(RunSpec(variables=VARS))
+        SimlinEngine(backend="auto").run(RunSpec(variables=VARS))
     assert engine.backend == "vm"
     [record] = caplog.records
     assert "compile failed in libsimlin" in record.getMessage()

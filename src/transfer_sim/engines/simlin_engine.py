@@ -20,6 +20,15 @@ from transfer_sim.model.facts import model_facts
 __all__ = ["SimlinEngine", "BACKENDS"]
 
 _LOG = logging.getLogger(__name__)
+#: Fallback warnings already given in this process (each is one line, given once,
+#: however many engines an ensemble's worker threads build).
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        _LOG.warning("%s", message)
 
 #: How Simlin runs the model: its WebAssembly compilation under wasmtime (``wasm``,
 #: ~7x faster) or its bytecode VM (``vm``); ``auto`` takes wasm when available.
@@ -84,7 +93,7 @@ class SimlinEngine:
         if choice == "wasm":
             raise ModelError(f"Simlin backend 'wasm' is not available: {problem}")
         if problem != "wasmtime is not installed":
-            _LOG.warning("Simlin: %s; using the bytecode VM", problem)
+            _warn_once(f"Simlin: {problem}; using the bytecode VM")
         return "vm"
 
     def _load(self, path: Path):  # noqa: ANN202 - simlin type
@@ -135,8 +144,8 @@ class SimlinEngine:
                 if self._requested == "wasm":
                     raise ModelError(f"Simlin could not compile the model to WebAssembly: "
                                      f"{exc}; set TRANSFER_SIM_SIMLIN_BACKEND=vm") from exc
-                _LOG.warning("Simlin could not compile the model to WebAssembly (%s); using "
-                             "the bytecode VM", " ".join(str(exc).split()))
+                _warn_once("Simlin could not compile the model to WebAssembly ("
+                           f"{' '.join(str(exc).split())}); using the bytecode VM")
                 self.backend = "vm"
                 return None
         return self._wasm[specs]
