@@ -31,8 +31,9 @@ def _warn_once(message: str) -> None:
         _LOG.warning("%s", message)
 
 #: How Simlin runs the model: its WebAssembly compilation under wasmtime (``wasm``,
-#: ~7x faster) or its bytecode VM (``vm``); ``auto`` takes wasm when available.
-#: Chosen by ``$TRANSFER_SIM_SIMLIN_BACKEND``.
+#: ~7x faster) or its bytecode VM (``vm``); ``auto`` takes wasm when available and
+#: falls back to the VM, with one warning line, when libsimlin's compile function has
+#: another C signature or compiling fails. Chosen by ``$TRANSFER_SIM_SIMLIN_BACKEND``.
 BACKENDS = ("auto", "wasm", "vm")
 
 
