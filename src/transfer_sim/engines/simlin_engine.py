@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import numpy as np
 from transfer_sim.engines.base import RawResult, RunSpec, flat_overrides
 from transfer_sim.engines.simlin_wasm import WasmSimulation, wasm_problem
 from transfer_sim.errors import ModelError
-from transfer_sim.model.core import cache_dir, default_model_path
+from transfer_sim.model.core import cache_dir, default_model_path, write_text_atomic
 from transfer_sim.model.facts import model_facts
 
 __all__ = ["SimlinEngine", "BACKENDS"]
@@ -114,7 +113,7 @@ class SimlinEngine:
         key = "-".join(f"{v:g}" for v in specs)
         path = cache_dir() / f"{self._facts.sha256[:20]}-simlin" / f"transfer-{key}.mdl"
         if not path.exists():
-            _write_atomic(path, text)
+            write_text_atomic(path, text)
         self._models[specs] = self._load(path)
         return self._models[specs]
 
@@ -194,15 +193,3 @@ class SimlinEngine:
                 data[name] = sim.get_series(name)
         return RawResult(time=time, data=data)
 
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a unique temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,7 +29,13 @@ import numpy as np
 import pandas as pd
 
 from transfer_sim.errors import ModelError
-from transfer_sim.model.core import cache_dir, default_model_path, load_pysd, model_hash
+from transfer_sim.model.core import (
+    cache_dir,
+    default_model_path,
+    load_pysd,
+    model_hash,
+    write_text_atomic,
+)
 
 __all__ = [
     "SCHEMA",
@@ -465,15 +470,7 @@ def _read(file: Path, digest: str) -> ModelFacts | None:
 
 
 def _write(file: Path, facts: ModelFacts) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{file.stem[:20]}-", suffix=".tmp", dir=file.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(facts.to_dict(), f, ensure_ascii=False, allow_nan=False)
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(file, json.dumps(facts.to_dict(), ensure_ascii=False, allow_nan=False))
 
 
 #: Facts by model hash, for the life of the process (a few models at most).
