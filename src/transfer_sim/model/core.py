@@ -1,4 +1,4 @@
-"""Locate, hash and translate ``model/transfer.mdl``; expose its catalogue.
+"""Locate, hash and translate ``model/transfer.mdl``; expose its catalogue (from the facts).
 
 PySD writes the translated ``.py`` beside the ``.mdl``. To keep the source tree
 clean, the model file is copied into a cache directory keyed by the file's hash
@@ -7,13 +7,11 @@ and the PySD version, translated there once, and reopened with ``pysd.load``.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
 import shutil
 import tempfile
 import warnings
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +26,7 @@ __all__ = [
     "translated_model_path",
     "load_pysd",
     "catalogue",
+    "write_text_atomic",
     "SECTORS",
     "YEARS",
 ]
@@ -171,26 +170,11 @@ def load_pysd(path: str | os.PathLike[str] | None = None):  # noqa: ANN201 - pys
         return pysd.load(str(translated_model_path(path)))
 
 
-@lru_cache(maxsize=8)
-def _catalogue_cached(path: str, digest: str) -> pd.DataFrame:
-    doc = load_pysd(path).doc.copy()
-    doc["Subscripts"] = doc["Subscripts"].apply(
-        lambda s: tuple(s) if isinstance(s, list | tuple) else ()
-    )
-    doc["Limits"] = doc["Limits"].apply(_limits)
-    return doc.set_index("Py Name", drop=False).sort_index()
-
-
-def _limits(value: object) -> tuple[float, float]:
-    if isinstance(value, str):
-        value = ast.literal_eval(value.replace("nan", "None"))
-    lo, hi = (list(value) + [None, None])[:2] if isinstance(value, list | tuple) else (None, None)
-    to_f = lambda v: float("nan") if v is None else float(v)  # noqa: E731
-    return (to_f(lo), to_f(hi))
-
-
 def catalogue(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """Return PySD's documentation table of the model, indexed by Python name.
+
+    A view of :func:`transfer_sim.model.facts.model_facts`: with the facts cached,
+    no PySD is loaded.
 
     Parameters
     ----------
@@ -203,5 +187,37 @@ def catalogue(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
         Columns ``Real Name``, ``Py Name``, ``Subscripts`` (tuple), ``Units``,
         ``Limits`` (``(min, max)``, NaN where open), ``Type``, ``Subtype``, ``Comment``.
     """
-    p = Path(path) if path is not None else default_model_path()
-    return _catalogue_cached(str(p.resolve()), model_hash(p)).copy()
+    from transfer_sim.model.facts import model_facts
+
+    return model_facts(path).catalogue()
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` through a unique temporary file in the same folder.
+
+    The temporary comes from :func:`tempfile.mkstemp`, so concurrent writers (threads,
+    forked workers) never share one, and ``os.replace`` puts a complete file in place.
+
+    Parameters
+    ----------
+    path : path-like
+        Target file; its folder is created if needed.
+    text : str
+        Content (UTF-8).
+
+    Returns
+    -------
+    pathlib.Path
+        The target.
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem[:40]}-", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
