@@ -105,11 +105,12 @@ def test_control_section_copies_are_written_through_unique_temporary_files(tmp_p
     """Forked workers could share ``id(self)``; each write now has its own temporary."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from transfer_sim.model.core import write_text_atomic
+    from transfer_sim.io.atomic import atomic_write_text
 
     target = tmp_path / "copies" / "transfer-2020-0.25-0.25.mdl"
+    target.parent.mkdir()
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda i: write_text_atomic(target, "FINAL TIME = 2020\n" * 1000),
+        list(pool.map(lambda i: atomic_write_text(target, "FINAL TIME = 2020\n" * 1000),
                       range(64)))
     assert target.read_text(encoding="utf-8") == "FINAL TIME = 2020\n" * 1000
     assert [p.name for p in target.parent.iterdir()] == [target.name]

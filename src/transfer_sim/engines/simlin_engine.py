@@ -13,7 +13,8 @@ import numpy as np
 from transfer_sim.engines.base import RawResult, RunSpec, flat_overrides
 from transfer_sim.engines.simlin_wasm import WasmSimulation, wasm_problem
 from transfer_sim.errors import ModelError
-from transfer_sim.model.core import cache_dir, default_model_path, write_text_atomic
+from transfer_sim.io.atomic import atomic_write_text
+from transfer_sim.model.core import cache_dir, default_model_path
 from transfer_sim.model.facts import model_facts
 
 __all__ = ["SimlinEngine", "BACKENDS"]
@@ -113,7 +114,8 @@ class SimlinEngine:
         key = "-".join(f"{v:g}" for v in specs)
         path = cache_dir() / f"{self._facts.sha256[:20]}-simlin" / f"transfer-{key}.mdl"
         if not path.exists():
-            write_text_atomic(path, text)
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, text)
         self._models[specs] = self._load(path)
         return self._models[specs]
 

@@ -26,7 +26,6 @@ __all__ = [
     "translated_model_path",
     "load_pysd",
     "catalogue",
-    "write_text_atomic",
     "SECTORS",
     "YEARS",
 ]
@@ -190,34 +189,3 @@ def catalogue(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     from transfer_sim.model.facts import model_facts
 
     return model_facts(path).catalogue()
-
-
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` through a unique temporary file in the same folder.
-
-    The temporary comes from :func:`tempfile.mkstemp`, so concurrent writers (threads,
-    forked workers) never share one, and ``os.replace`` puts a complete file in place.
-
-    Parameters
-    ----------
-    path : path-like
-        Target file; its folder is created if needed.
-    text : str
-        Content (UTF-8).
-
-    Returns
-    -------
-    pathlib.Path
-        The target.
-    """
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem[:40]}-", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p

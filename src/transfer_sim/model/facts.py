@@ -29,12 +29,12 @@ import numpy as np
 import pandas as pd
 
 from transfer_sim.errors import ModelError
+from transfer_sim.io.atomic import atomic_write_text
 from transfer_sim.model.core import (
     cache_dir,
     default_model_path,
     load_pysd,
     model_hash,
-    write_text_atomic,
 )
 
 __all__ = [
@@ -470,7 +470,8 @@ def _read(file: Path, digest: str) -> ModelFacts | None:
 
 
 def _write(file: Path, facts: ModelFacts) -> None:
-    write_text_atomic(file, json.dumps(facts.to_dict(), ensure_ascii=False, allow_nan=False))
+    Path(file).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(file, json.dumps(facts.to_dict(), ensure_ascii=False, allow_nan=False))
 
 
 #: Facts by model hash, for the life of the process (a few models at most).

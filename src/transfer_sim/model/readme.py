@@ -29,7 +29,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ import pandas as pd
 import xarray as xr
 
 from transfer_sim.errors import ModelError
+from transfer_sim.io.atomic import atomic_write_text
 from transfer_sim.model.core import catalogue, default_model_path
 from transfer_sim.model.facts import CONSTANT_TYPES, model_facts
 
@@ -623,15 +623,7 @@ def write_model_readme(
             return False
     except OSError:
         pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(out, text)
     return True
 
 
