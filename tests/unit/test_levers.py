@@ -21,7 +21,8 @@ BY_NAME = {lv.name: lv for lv in L.LEVERS}
 def test_issue_levers_are_registered():
     required = {"approval_delay": "P1", "tax_relief": "P2", "western_development_rate": "P2",
                 "special_fund": "P3", "fund_share_infrastructure": "P3",
-                "fund_share_projects": "P3", "fund_share_interest": "P4",
+                "fund_share_projects": "P3", "special_fund_mode": "P3",
+                "special_fund_share": "P3", "coal_auction": "P7",
                 "interest_subsidy": "P4", "land_discount": "P5", "power_discount": "P6",
                 "power_coverage": "P6", "coal_allocation": "P7"}
     for name, section in required.items():
