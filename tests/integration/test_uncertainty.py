@@ -226,8 +226,14 @@ def test_kpi_variables_are_model_outputs_and_cover_every_indicator():
 
     names = required_variables()
     assert set(names) <= set(output_variables(catalogue()))
-    assert {k.variable for k in KPIS if k.variable} <= set(names)
-    assert {"industrial_revenue", "nonresource_revenue"} <= set(names)
+    stocks = {k.variable for k in KPIS if k.reading == "stock"}
+    flows = {k.variable for k in KPIS if k.reading != "stock"} | {k.other for k in KPIS
+                                                                    if k.other}
+    assert stocks <= set(names)
+    assert {f"cumulative_{f}" for f in flows} <= set(names)  # flows from their cumulative
+    assert {"cumulative_nonresource_revenue",
+            "cumulative_nonresource_real_value_added",
+            "cumulative_resource_real_value_added"} <= set(names)
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 10), (3, 10), (10, 10), (412, 1000)])

@@ -1,15 +1,20 @@
-"""Indicators on small hand-made Datasets (no model run)."""
+"""Indicators on small hand-made Datasets (no model run).
+
+The data are built so that every indicator has a value known by hand: stocks are read at
+the end of the year (Time = Y + 1), flows are the amount over the year from their
+cumulative stock, and T3 is the share of the increment of real value added.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
 from transfer_sim.analysis.kpis import (
+    BASE_YEAR,
     KPIS,
-    contribution_rate,
-    contribution_series,
     format_table,
     kpi_series,
     kpi_table,
@@ -18,56 +23,66 @@ from transfer_sim.analysis.kpis import (
 )
 from transfer_sim.errors import InputError
 
-TIME = np.arange(2005.0, 2015.25, 0.25)
+TIME = np.arange(2005.0, 2016.25, 0.25)
 
 
 def _ds(scale: float = 1.0) -> xr.Dataset:
     t = TIME - 2005
-    nr = 2000 * scale * (1 + t)            # non-resource revenue grows linearly
-    res = 1000 + 100 * t                    # resource revenue
+    # rates that grow linearly: rate(t) = a + b t  ->  cumulative a t + b t^2 / 2
+    def cum(a: float, b: float) -> np.ndarray:
+        return a * t + b * t ** 2 / 2
+
     data = {
-        "total_clusters_over_100yi": 6.0 * t * scale,
-        "nonresource_revenue": nr,
-        "industrial_revenue": nr + res,
-        "new_jobs": np.where(TIME >= 2010, 9.0 * (TIME - 2010) * scale, 0.0),
-        "demonstration_parks": 2.0 * t,
-        "fund_spent": 10.0 * t,
-        "tax_foregone_to_date": 1.0 * t,
-        "power_discount_paid": 2.0 * t,
-        "fiscal_cost_per_job": np.full_like(t, 3.0),
+        "total_clusters_over_100yi": 6.0 * (t - 1) * scale,     # 60 at Time 2016 (scale 1)
+        "cumulative_nonresource_revenue": cum(1000 * scale, 2000 * scale),
+        "cumulative_nonresource_real_value_added": cum(400, 200 * scale),
+        "cumulative_resource_real_value_added": cum(300, 20),
+        "jobs_brought_by_transfer": np.where(TIME >= 2011, 9.0 * (TIME - 2011) * scale, 0.0),
+        "demonstration_parks": 2.0 * (t - 1),
     }
+    for name in ("employment_change_since_2010", "fund_spent", "tax_foregone_to_date",
+                 "regional_budget_cost", "local_government_cost", "power_discount_paid",
+                 "western_development_cost_to_centre_to_date", "transfer_tax_raised_to_date",
+                 "fiscal_cost_per_job"):
+        data[name] = 1.0 * t
     return xr.Dataset({k: ("time", v, {"units": "x"}) for k, v in data.items()},
                       coords={"time": TIME})
 
 
-def test_values_and_met_flags_at_2015():
+def test_values_and_met_flags_in_2015():
     table = kpi_table(_ds()).set_index("kpi")
-    assert table.loc["clusters_over_100yi", "value"] == pytest.approx(60)
+    assert table.loc["clusters_over_100yi", "value"] == pytest.approx(60)   # end of 2015
     assert bool(table.loc["clusters_over_100yi", "met"]) is True    # >= target
+    # flow over [2015, 2016): 1000 + 2000 * (10 + 11) / 2 = 22,000 (the rate on 1 January
+    # 2015 is 21,000 and on 1 January 2016 23,000)
     assert table.loc["nonresource_revenue", "value"] == pytest.approx(22000)
     assert bool(table.loc["nonresource_revenue", "met"]) is True
     assert table.loc["new_jobs", "value"] == pytest.approx(45)
     assert bool(table.loc["demonstration_parks", "met"]) is True     # 20 parks
-    assert table.loc["special_fund_spent", "met"] is pd_na()
+    assert table.loc["special_fund_spent", "met"] is pd.NA
     assert set(table["year"]) == {2015}
-
-
-def pd_na():
-    import pandas as pd
-
-    return pd.NA
 
 
 def test_missed_when_below_target():
     table = kpi_table(_ds(scale=0.5)).set_index("kpi")
     assert bool(table.loc["clusters_over_100yi", "met"]) is False
     assert bool(table.loc["new_jobs", "met"]) is False
+    assert bool(table.loc["nonresource_revenue", "met"]) is False
 
 
-def test_contribution_rate_is_share_of_increment():
-    ds = _ds()
-    # non-resource grows 2000/yr, resource 100/yr: 10000 / 10500
-    assert float(contribution_rate(ds)) == pytest.approx(100 * 10000 / 10500)
+def test_contribution_rate_is_the_share_of_the_value_added_increment():
+    # annual flows of year Y: nonresource 400 + 200 (Y - 2005 + 0.5), resource 300 + 20 (...)
+    # increments 2010 -> 2015: 1000 and 100
+    value = float(kpi_values(_ds())["contribution_rate"])
+    assert value == pytest.approx(100 * 1000 / 1100)
+
+
+def test_t3_is_undefined_up_to_the_base_year_and_grows_with_the_increment():
+    series = kpi_series(_ds())["contribution_rate"]
+    years = series["time"].values
+    assert np.isnan(series.values[years <= BASE_YEAR]).all()
+    after = series.sel(time=years[years > BASE_YEAR])
+    np.testing.assert_allclose(after.values, 100 * 200 / 220, rtol=1e-12)  # linear flows
 
 
 def test_scenario_dim_gives_one_row_per_scenario_and_kpi():
@@ -80,31 +95,21 @@ def test_scenario_dim_gives_one_row_per_scenario_and_kpi():
     assert "MISSED" in text and "met" in text and "a" in text.splitlines()[1]
 
 
-def test_year_outside_results_is_an_input_error():
-    with pytest.raises(InputError, match="not in the results"):
-        kpi_table(_ds(), year=2020)
+def test_a_year_the_results_do_not_complete_is_an_input_error():
+    with pytest.raises(InputError, match="year 2016 is not complete in the results"):
+        kpi_table(_ds(), year=2016)
+    with pytest.raises(InputError, match="needs Time = Y \\+ 1"):
+        kpi_table(_ds().sel(time=slice(None, 2015.0)))
 
 
-def test_every_kpi_has_unit_and_label():
+def test_every_kpi_has_unit_label_and_a_known_reading():
     for kpi in KPIS:
         assert kpi.unit and kpi.label
+        assert kpi.reading in ("stock", "flow", "share_of_increment")
+        assert (kpi.other is not None) == (kpi.reading == "share_of_increment")
     assert [k.name for k in KPIS[:5]] == ["clusters_over_100yi", "nonresource_revenue",
                                           "contribution_rate", "new_jobs",
                                           "demonstration_parks"]
-
-
-def test_t3_over_time_is_the_increment_share_of_each_year_and_undefined_until_2010():
-    ds = _ds()
-    series = contribution_series(ds)
-    t = ds["time"].values
-    after = t > 2010
-    d_nr = ds["nonresource_revenue"].values - 2000 * 6
-    d_ind = ds["industrial_revenue"].values - (2000 * 6 + 1500)
-    np.testing.assert_allclose(series.values[after], 100 * d_nr[after] / d_ind[after],
-                               rtol=1e-14)
-    assert np.isnan(series.values[~after]).all()
-    for year in (2011.0, 2013.5, 2015.0):
-        assert float(contribution_rate(ds, year)) == float(series.sel(time=year))
 
 
 def test_the_table_series_and_values_agree_and_need_only_the_required_variables():
@@ -112,9 +117,11 @@ def test_the_table_series_and_values_agree_and_need_only_the_required_variables(
     table = kpi_table(ds).set_index("kpi")["value"]
     values = kpi_values(ds)
     series = kpi_series(ds)
+    assert series["time"].values[0] == 2005 and series["time"].values[-1] == 2015
     for kpi in KPIS:
         assert float(values[kpi.name]) == table[kpi.name]
-        assert float(series[kpi.name].sel(time=2015.0)) == table[kpi.name]
+        assert float(series[kpi.name].sel(time=2015.0)) == pytest.approx(table[kpi.name])
         assert series[kpi.name].attrs["units"] == kpi.unit
-    with pytest.raises(InputError, match="results lack the variable 'industrial_revenue'"):
-        kpi_table(ds.drop_vars("industrial_revenue"))
+    with pytest.raises(InputError, match="results lack the variable "
+                                         "'cumulative_nonresource_revenue'"):
+        kpi_table(ds.drop_vars("cumulative_nonresource_revenue"))

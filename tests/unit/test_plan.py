@@ -31,13 +31,13 @@ def test_plan_applies_levers_then_parameters_then_extra_inputs():
     assert spec.inputs[get_lever("policy_start_year").variable] == 2012.0
     assert spec.inputs["cost_elasticity"] == 3.0
     assert spec.inputs["competitor_attractiveness"] == 7.0  # the extra input wins
-    assert spec.final_time == 2018.0 and spec.time_step == 0.0625
+    assert spec.final_time == 2019.0 and spec.time_step == 0.0625  # to the end of 2018
     assert list(spec.variables) == ["new_jobs"]
 
 
 def test_plan_of_nothing_is_the_policy_as_written_to_the_default_year():
     spec = plan()
-    assert spec.final_time == float(DEFAULT_FINAL_YEAR)
+    assert spec.final_time == DEFAULT_FINAL_YEAR + 1.0  # the end of the year
     assert spec.time_step is None and spec.variables is None
     assert spec.inputs == {}  # every lever and parameter keeps the model's value
 
@@ -45,7 +45,7 @@ def test_plan_of_nothing_is_the_policy_as_written_to_the_default_year():
 def test_plan_overrides_and_the_output_interval_never_finer_than_the_step():
     scen = scenario_from_levers("s", {"special_fund": {2011: 30, 2013: 0}})
     spec = plan(scen, final_year=2020, time_step=0.5, saveper=0.25)
-    assert spec.final_time == 2020.0 and spec.saveper == 0.5
+    assert spec.final_time == 2021.0 and spec.saveper == 0.5
     want = schedule_to_array(get_lever("special_fund"), {2011: 30, 2013: 0})
     np.testing.assert_array_equal(spec.inputs[get_lever("special_fund").variable], want)
     assert set(spec.inputs) == set(resolve(scen.levers, final_year=2020))

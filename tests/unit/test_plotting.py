@@ -32,10 +32,16 @@ def _da(values, dims, units, long_name):
     return xr.DataArray(values, dims=dims, attrs={"units": units, "long_name": long_name})
 
 
+def _cumulative(rate: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """The INTEG of a rate saved at ``time`` (trapezoid rule), as the model's cumulative stocks."""
+    steps = np.diff(time)[None, :] * (rate[:, 1:] + rate[:, :-1]) / 2
+    return np.concatenate([np.zeros_like(rate[:, :1]), np.cumsum(steps, axis=1)], axis=1)
+
+
 @pytest.fixture(scope="module")
 def ds() -> xr.Dataset:
-    """Three scenarios, three sectors, quarterly 2005-2015; each scenario grows faster."""
-    time = np.arange(2005, 2015.001, 0.25)
+    """Three scenarios, three sectors, quarterly 2005-2016; each scenario grows faster."""
+    time = np.arange(2005, 2016.001, 0.25)
     growth = np.array([1.0, 1.5, 2.0])[:, None]           # per scenario
     t = (time - 2005)[None, :]
     after = np.clip(time - 2011, 0, None)[None, :]
@@ -44,17 +50,29 @@ def ds() -> xr.Dataset:
     sme = 0.2 * emp
     scalar = lambda base: base * growth * (1 + t)  # noqa: E731
     lever = lambda level: np.where(time >= 2011, level, 0.0)[None, :] * growth  # noqa: E731
+    nonresource = rev.sum(-1)
+    resource_va = 400 * (1 + t) ** 1.1 * np.ones_like(growth)
     data = {
         "revenue": _da(rev, ("scenario", "time", "sector"), "yiyuan/Year", "revenue"),
         "employment": _da(emp, ("scenario", "time", "sector"), "wanren", "Employment"),
         "sme_jobs": _da(sme, ("scenario", "time", "sector"), "wanren", "SME jobs"),
-        "nonresource_revenue": _da(rev.sum(-1), ("scenario", "time"), "yiyuan/Year",
+        "nonresource_revenue": _da(nonresource, ("scenario", "time"), "yiyuan/Year",
                                    "nonresource revenue"),
-        "industrial_revenue": _da(rev.sum(-1) + 1000 * (1 + t) ** 1.1 * np.ones_like(growth),
-                                  ("scenario", "time"), "yiyuan/Year", "industrial revenue"),
+        "cumulative_nonresource_revenue": _da(_cumulative(nonresource, time),
+                                              ("scenario", "time"), "yiyuan",
+                                              "cumulative nonresource revenue"),
+        "cumulative_nonresource_real_value_added": _da(
+            _cumulative(0.3 * nonresource, time), ("scenario", "time"), "yiyuan",
+            "cumulative nonresource real value added"),
+        "cumulative_resource_real_value_added": _da(
+            _cumulative(resource_va, time), ("scenario", "time"), "yiyuan",
+            "cumulative resource real value added"),
         "total_clusters_over_100yi": _da(scalar(3.0), ("scenario", "time"), "cluster",
                                          "total clusters over 100yi"),
-        "new_jobs": _da(growth * after * 8, ("scenario", "time"), "wanren", "New jobs"),
+        "jobs_brought_by_transfer": _da(growth * after * 8, ("scenario", "time"), "wanren",
+                                        "Jobs brought by transfer"),
+        "employment_change_since_2010": _da(growth * after * 6, ("scenario", "time"),
+                                            "wanren", "Employment change since 2010"),
         "demonstration_parks": _da(growth * after * 3, ("scenario", "time"), "park",
                                    "Demonstration parks"),
         "approval_delay": _da(1 - lever(0.2), ("scenario", "time"), "Year", "approval delay"),
@@ -66,7 +84,9 @@ def ds() -> xr.Dataset:
                          ("scenario", "time"), "Dmnl", "policy on"),
     }
     for name in ("fund_spent", "tax_foregone_to_date", "power_discount_paid",
-                 "tax_raised_to_date", "fiscal_cost"):
+                 "tax_raised_to_date", "fiscal_cost", "regional_budget_cost",
+                 "local_government_cost", "western_development_cost_to_centre_to_date",
+                 "transfer_tax_raised_to_date"):
         data[name] = _da(growth * after * 10, ("scenario", "time"), "yiyuan", name)
     data["fiscal_cost_per_job"] = _da(growth * after, ("scenario", "time"), "yiyuan/wanren",
                                       "fiscal cost per job")
@@ -129,7 +149,8 @@ def test_t3_is_the_kpi_contribution_rate_per_whole_year(ds):
     years = lines[0].get_xdata()
     assert list(years) == list(range(2011, 2016))
     for line, scen in zip(lines, SCENARIOS, strict=True):
-        expected = [float(kpis.contribution_rate(ds.sel(scenario=scen), year=y)) for y in years]
+        expected = [float(kpis.kpi_values(ds.sel(scenario=scen), year=int(y))
+                          ["contribution_rate"]) for y in years]
         assert np.allclose(line.get_ydata(), expected, rtol=1e-12)
     assert "%" in ax.get_ylabel()
 
@@ -137,7 +158,7 @@ def test_t3_is_the_kpi_contribution_rate_per_whole_year(ds):
 def test_units_written_the_documents_way(ds):
     fig = plotting.plot_targets(ds)
     ylabels = [ax.get_ylabel() for ax in _visible_axes(fig)]
-    assert "[亿元/year]" in ylabels
+    assert "[亿元]" in ylabels      # T2: the amount over the year
     assert "[万人]" in ylabels
     assert plotting.format_unit("yiyuan/yikWh") == "元/kWh"
     assert any(CJK.search(t) for t in _all_text(fig))
@@ -199,7 +220,8 @@ def test_difference_from_reference(ds):
     lines = _scenario_lines(jobs)
     assert [ln.get_label() for ln in lines] == ["alpha", "beta"]
     assert len([ln for ln in jobs.get_lines() if ln.get_gid() == "zero"]) == 1
-    expected = (ds["new_jobs"].sel(scenario="beta") - ds["new_jobs"].sel(scenario="no-policy"))
+    jobs_series = kpis.kpi_series(ds)["new_jobs"]
+    expected = jobs_series.sel(scenario="beta") - jobs_series.sel(scenario="no-policy")
     assert np.allclose(lines[1].get_ydata(), expected.values)
     assert "percentage points" in t3.get_ylabel()
     with pytest.raises(InputError, match="reference"):
@@ -241,7 +263,7 @@ def test_levers_in_force_as_steps(ds):
 def test_fiscal_ledger_and_cost_per_job(ds):
     fig = plotting.plot_fiscal(ds)
     axes = _visible_axes(fig)
-    assert len(axes) == len(plotting.FISCAL_SERIES) == 6
+    assert len(axes) == len(plotting.FISCAL_SERIES) == 9
     for ax in axes:
         assert len(_scenario_lines(ax)) == len(SCENARIOS)
     assert plotting.format_unit("yiyuan") in axes[0].get_ylabel()
@@ -265,7 +287,7 @@ def test_single_axes_functions_use_the_given_ax(ds):
     with pytest.raises(InputError, match="unknown indicator"):
         plotting.plot_indicator(ds, "happiness")
     with pytest.raises(InputError, match="lack"):
-        plotting.plot_indicator(ds.drop_vars("new_jobs"), "new_jobs")
+        plotting.plot_indicator(ds.drop_vars("jobs_brought_by_transfer"), "new_jobs")
 
 
 def _attribution_table() -> pd.DataFrame:

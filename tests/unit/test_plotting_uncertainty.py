@@ -20,24 +20,36 @@ from transfer_sim.plotting.uncertainty import (
 )
 
 RUNS = 40
-TIME = np.arange(2005, 2015.25, 0.25)
+TIME = np.arange(2005, 2016.25, 0.25)
 SCENARIOS = ["low", "high"]
 
 
 def fake_ensemble(seed: int = 0) -> xr.Dataset:
-    """Indicators that grow linearly to a per-run 2015 level spread around the target."""
+    """Indicators that grow linearly to a per-run level in 2015 spread around the target.
+
+    Stocks rise linearly to that level at the end of 2015 (Time = 2016); flows are read
+    from cumulative stocks whose rate rises linearly, so the amount over 2015 is the
+    level.
+    """
     rng = np.random.default_rng(seed)
-    frac = (TIME - TIME[0]) / (TIME[-1] - TIME[0])
+    frac = (TIME - TIME[0]) / (2016 - TIME[0])
     data = {}
     for kpi in KPIS:
-        if kpi.variable is None:
+        if kpi.reading == "share_of_increment":
             continue
         base = kpi.target if kpi.target is not None else 10.0
         level = base * rng.uniform(0.5, 1.5, size=(len(SCENARIOS), RUNS))
         level[1] *= 1.2  # "high" sits above "low"
-        data[kpi.variable] = (("scenario", "run", "time"), level[..., None] * frac)
-    nr = data["nonresource_revenue"][1]
-    data["industrial_revenue"] = (("scenario", "run", "time"), 1.5 * nr + 100 * frac)
+        if kpi.reading == "stock":
+            data[kpi.variable] = (("scenario", "run", "time"), level[..., None] * frac)
+        else:  # rate r(t) = level (t - 2005) / 10.5: the flow over 2015 is the level
+            t = TIME - 2005
+            data[f"cumulative_{kpi.variable}"] = (("scenario", "run", "time"),
+                                                  level[..., None] * t ** 2 / 21)
+    nr = data["cumulative_nonresource_revenue"][1]
+    data["cumulative_nonresource_real_value_added"] = (("scenario", "run", "time"), 0.3 * nr)
+    data["cumulative_resource_real_value_added"] = (("scenario", "run", "time"),
+                                                    0.45 * nr + 100 * frac)
     coords = {"scenario": SCENARIOS, "run": np.arange(RUNS), "time": TIME}
     return xr.Dataset(data, coords=coords)
 
@@ -63,8 +75,8 @@ def test_probability_of_meeting_each_target_is_the_share_of_runs_at_or_above_it(
 def test_contribution_rate_is_only_defined_after_the_base_year():
     series = kpi_series(fake_ensemble())["contribution_rate"]
     assert series.sel(time=slice(None, 2010)).isnull().all()
-    assert series.sel(time=slice(2010.25, None)).notnull().all()
-    # nonresource grows by d, industrial by 1.5 d + 100 frac -> share below 100 %
+    assert series.sel(time=slice(2011, None)).notnull().all()
+    # the resource industry's value added grows too -> share below 100 %
     assert float(series.max()) < 100
 
 

@@ -40,7 +40,8 @@ def test_a_unit_error_would_be_caught(tmp_path):
     text = default_model_path().read_text(encoding="utf-8")
     broken = text.replace("real output[Sector] = operating assets[Sector] * asset turnover[Sector]"
                           " * Capacity utilisation[Sector]",
-                          "real output[Sector] = operating assets[Sector] * Capacity utilisation[Sector]")
+                          "real output[Sector] = operating assets[Sector]"
+                          " * Capacity utilisation[Sector]")
     assert broken != text
     path = tmp_path / "broken.mdl"
     path.write_text(broken, encoding="utf-8")

@@ -112,14 +112,17 @@ def check_dataset(ds: xr.Dataset, *, rtol: float = 1e-9) -> list[CheckResult]:
                            "every output finite" + (f"; not finite: {', '.join(bad)}" if bad
                                                     else "")))
     negative = []
+    facts = model_facts()
     for name in stock_names(ds):
         da = ds[name]
         lo = float(da.min())
-        if lo < -rtol * max(1.0, float(np.abs(da).max())):
+        floor = facts.variables[name].limits[0]  # a signed stock declares its lower bound
+        floor = 0.0 if np.isnan(floor) else floor
+        if lo < floor - rtol * max(1.0, float(np.abs(da).max())):
             negative.append(f"{name} ({lo:.3g})")
     out.append(CheckResult("stocks_nonnegative", not negative,
-                           "every stock >= 0" + (f"; negative: {', '.join(negative)}"
-                                                 if negative else "")))
+                           "every stock >= 0 (or >= the lower bound the model declares)"
+                           + (f"; below: {', '.join(negative)}" if negative else "")))
     for name, (lhs_terms, rhs_terms, text) in BALANCES.items():
         missing = [t for t in (*lhs_terms, *rhs_terms) if t not in ds]
         if missing:
@@ -148,15 +151,15 @@ def _asset_balance(ds: xr.Dataset, rtol: float) -> CheckResult:
 
 
 def _jobs_balance(ds: xr.Dataset, rtol: float) -> CheckResult:
-    text = "new jobs = total employment - total employment in 2010"
-    if "new_jobs" not in ds or "total_employment" not in ds:
+    text = "employment change since 2010 = total employment - total employment at the end of 2010"
+    if "employment_change_since_2010" not in ds or "total_employment" not in ds:
         return CheckResult("balance_jobs", False, f"{text}; missing outputs")
     times = ds["time"].values
-    if not np.any(np.isclose(times, 2010.0)):
-        return CheckResult("balance_jobs", True, f"{text}; 2010 not in the output, skipped")
-    after = ds.sel(time=times[times >= 2010.0])
-    lhs = after["new_jobs"]
-    rhs = after["total_employment"] - ds["total_employment"].sel(time=2010.0, method="nearest")
+    if not np.any(np.isclose(times, 2011.0)):
+        return CheckResult("balance_jobs", True, f"{text}; 2011 not in the output, skipped")
+    after = ds.sel(time=times[times >= 2011.0 - 1e-9])
+    lhs = after["employment_change_since_2010"]
+    rhs = after["total_employment"] - ds["total_employment"].sel(time=2011.0, method="nearest")
     gap = _rel_gap(lhs, rhs, scale=after["total_employment"])
     return CheckResult("balance_jobs", gap <= rtol, f"{text}; largest relative gap {gap:.2e}")
 

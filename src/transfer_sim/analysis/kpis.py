@@ -1,30 +1,43 @@
-"""Indicators against the document's five 2015 targets, plus the fiscal ones.
+"""Indicators against the document's five 2015 targets, plus the fiscal ledger by payer.
 
-Every indicator is read from model outputs; the only arithmetic done here is the
-contribution rate T3 (a ratio of two increments between 2010 and the KPI year),
-which the document defines on the region's statistics, not on a model stock.
+A figure "in year Y" follows the statistics' convention: a flow is the amount over the
+calendar year [Y, Y+1), read from the model's cumulative stock of the rate
+(:mod:`transfer_sim.analysis.periods`); a stock is its value at the end of the year,
+Time = Y + 1. The 2015 targets are therefore read at the end of 2015, and a run "to
+2015" simulates to Time = 2016 (:func:`transfer_sim.inputs.run_settings.final_time`).
+
+Each indicator says how it is read (:class:`Kpi`): ``stock``, ``flow`` or T3's
+``share_of_increment`` — the non-resource share of the increment of industrial value
+added at comparable prices between the base year 2010 and Y (the document's 贡献率,
+二: "对全区工业经济的贡献率达到50％以上"), from the annual real value added of the
+non-resource and the resource industry. The model computes the same quantities for
+2015 as its own variables (``nonresource_revenue_in_target_year``,
+``contribution_rate``); a test holds the two readings equal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from transfer_sim.analysis.periods import cumulative_name
 from transfer_sim.errors import InputError
 from transfer_sim.io.tables import format_text_table
 
 __all__ = ["KPIS", "Kpi", "kpi_table", "kpi_series", "kpi_values", "format_table",
-           "required_variables", "TARGET_YEAR", "BASE_YEAR", "contribution_rate",
-           "contribution_series"]
+           "required_variables", "TARGET_YEAR", "BASE_YEAR", "Reading"]
 
 #: Year the document's targets refer to (end of the 12th Five-Year Plan).
 TARGET_YEAR = 2015
 #: Base year of increments (end of the 11th Five-Year Plan).
 BASE_YEAR = 2010
+
+Reading = Literal["stock", "flow", "share_of_increment"]
 
 
 @dataclass(frozen=True)
@@ -35,174 +48,181 @@ class Kpi:
     ----------
     name : str
         Column value in KPI tables.
-    variable : str or None
-        Model output it reads at the KPI year (None for computed ones).
+    variable : str
+        Model output it is read from.
     unit : str
         Unit of the value.
     target : float or None
         The document's target, where it has one (met when value >= target).
     label : str
         English label with the document's Chinese term.
+    reading : {"stock", "flow", "share_of_increment"}
+        ``stock``: the value at the end of year Y; ``flow``: the amount over year Y
+        (``variable`` is a rate with a cumulative stock); ``share_of_increment``: 100 x
+        the increment of ``variable``'s annual flow since :data:`BASE_YEAR` over the
+        increment of the sum of it and ``other``'s.
+    other : str, optional
+        The second rate of a ``share_of_increment``.
     """
 
     name: str
-    variable: str | None
+    variable: str
     unit: str
     target: float | None
     label: str
+    reading: Reading = "stock"
+    other: str | None = None
 
 
 KPIS: tuple[Kpi, ...] = (
     Kpi("clusters_over_100yi", "total_clusters_over_100yi", "cluster", 60,
         "T1 clusters with revenue > 100 亿元 (产业集群)"),
-    Kpi("nonresource_revenue", "nonresource_revenue_in_target_year", "yiyuan", 20000,
-        "T2 non-resource sales revenue (销售收入)"),
-    Kpi("contribution_rate", "contribution_rate", "%", 50,
-        "T3 contribution to industrial growth since 2010 (贡献率)"),
+    Kpi("nonresource_revenue", "nonresource_revenue", "yiyuan", 20000,
+        "T2 non-resource sales revenue in the year (销售收入)", "flow"),
+    Kpi("contribution_rate", "nonresource_real_value_added", "%", 50,
+        "T3 contribution to industrial value-added growth since 2010 (贡献率)",
+        "share_of_increment", "resource_real_value_added"),
     Kpi("new_jobs", "jobs_brought_by_transfer", "wanren", 45,
         "T4 new jobs brought since 2010, 万人 (带动新增就业)"),
     Kpi("demonstration_parks", "demonstration_parks", "park", 20,
         "T5 demonstration parks (示范园区)"),
+    Kpi("employment_change", "employment_change_since_2010", "wanren", None,
+        "change in non-resource employment since 2010, 万人 (就业变化)"),
     Kpi("special_fund_spent", "fund_spent", "yiyuan", None, "special fund spent (专项资金)"),
     Kpi("tax_foregone", "tax_foregone_to_date", "yiyuan", None, "income tax foregone (两免三减半)"),
+    Kpi("regional_budget_cost", "regional_budget_cost", "yiyuan", None,
+        "cost to the region's budget (自治区财政)"),
+    Kpi("local_government_cost", "local_government_cost", "yiyuan", None,
+        "cost to league and city budgets (盟市配套)"),
     Kpi("power_discount_cost", "power_discount_paid", "yiyuan", None,
-        "power discount cost (直购电)"),
+        "cost to generators and the grid (直购电)"),
+    Kpi("western_development_cost", "western_development_cost_to_centre_to_date", "yiyuan",
+        None, "cost to the centre (西部大开发)"),
+    Kpi("transfer_tax_raised", "transfer_tax_raised_to_date", "yiyuan", None,
+        "local taxes raised by transferred projects (税收回流)"),
     Kpi("fiscal_cost_per_job", "fiscal_cost_per_job", "yiyuan/wanren", None,
-        "fiscal cost per new job, 万元 a job"),
+        "public cost per job brought, 万元 a job"),
 )
-#: Outputs T3 (the contribution rate, computed here) is a ratio of.
-_T3_VARIABLES = ("nonresource_revenue", "industrial_revenue")
+
+
+def _needed(kpi: Kpi) -> list[str]:
+    names = [kpi.variable, *([kpi.other] if kpi.other else [])]
+    if kpi.reading == "stock":
+        return names
+    return [cumulative_name(n) for n in names]
 
 
 def required_variables() -> list[str]:
-    """Return the model outputs the indicators (:data:`KPIS`) are computed from.
+    """Return the model outputs the indicators (:data:`KPIS`) are read from.
 
     Examples
     --------
-    >>> "industrial_revenue" in required_variables()
+    >>> "cumulative_nonresource_revenue" in required_variables()
     True
     """
-    names = [k.variable for k in KPIS if k.variable is not None]
-    return list(dict.fromkeys([*names, *_T3_VARIABLES]))
+    return list(dict.fromkeys(n for k in KPIS for n in _needed(k)))
 
 
-def _at(da: xr.DataArray, year: float) -> xr.DataArray:
-    """Return ``da`` at ``year`` (which must be an output time)."""
+def _end_of(da: xr.DataArray, years: np.ndarray) -> xr.DataArray:
+    """Return ``da`` at the end of each year (Time = Y + 1), with ``time`` = Y."""
     times = da["time"].values
-    if not np.any(np.isclose(times, year)):
-        raise InputError(f"year {year:g} is not in the results ({times.min():g}-{times.max():g})",
-                         key="year")
-    return da.sel(time=year, method="nearest")
+    ends = years + 1.0
+    missing = [y for y, e in zip(years, ends, strict=True) if not np.any(np.isclose(times, e))]
+    if missing:
+        raise InputError(f"year {missing[0]:g} is not complete in the results (they end at "
+                         f"{times.max():g}; a figure in year Y needs Time = Y + 1)", key="year")
+    out = da.sel(time=ends, method="nearest")
+    return out.assign_coords(time=years.astype(float))
 
 
-def _need(ds: xr.Dataset, names: Sequence[str], kpi: str) -> None:
-    for name in names:
+def _annual_flow(ds: xr.Dataset, rate: str, years: np.ndarray) -> xr.DataArray:
+    cum = ds[cumulative_name(rate)]
+    return _end_of(cum, years) - _end_of(cum, years - 1.0).assign_coords(time=years)
+
+
+def _read(ds: xr.Dataset, kpi: Kpi, years: np.ndarray) -> xr.DataArray:
+    for name in _needed(kpi):
         if name not in ds:
-            raise InputError(f"results lack the variable {name!r}", key=kpi)
+            raise InputError(f"results lack the variable {name!r}", key=kpi.name)
+    if kpi.reading == "stock":
+        return _end_of(ds[kpi.variable], years)
+    if kpi.reading == "flow":
+        return _annual_flow(ds, kpi.variable, years)
+    base = np.array([float(BASE_YEAR)])
+    share = _annual_flow(ds, kpi.variable, years)
+    other = _annual_flow(ds, kpi.other, years)
+    d_share = share - _annual_flow(ds, kpi.variable, base).isel(time=0, drop=True)
+    d_total = d_share + other - _annual_flow(ds, kpi.other, base).isel(time=0, drop=True)
+    rate = 100 * d_share / d_total.where(d_total != 0)
+    return rate.where(rate["time"] > BASE_YEAR)
 
 
-def contribution_series(ds: xr.Dataset, base_year: float = BASE_YEAR) -> xr.DataArray:
-    """Return T3 over time: the non-resource share of the industrial revenue increment [%].
-
-    The increment of each output time is taken from ``base_year``; T3 is NaN at and
-    before the base year and where the industrial increment is zero.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        Results with ``nonresource_revenue`` and ``industrial_revenue`` (any other
-        dims, e.g. ``scenario`` and ``run``, are kept).
-    base_year : float
-        Start of the increments (2010, the end of the 11th Five-Year Plan).
-
-    Returns
-    -------
-    xarray.DataArray
-        Dims of the inputs (``time`` included).
-    """
-    _need(ds, _T3_VARIABLES, "contribution_rate")
-    nr, ind = ds["nonresource_revenue"], ds["industrial_revenue"]
-    d_nr = nr - _at(nr, base_year).drop_vars("time")
-    d_ind = ind - _at(ind, base_year).drop_vars("time")
-    rate = 100 * d_nr / d_ind.where(d_ind != 0)
-    return rate.where(rate["time"] > base_year)
+def _years(ds: xr.Dataset) -> np.ndarray:
+    """Calendar years complete in ``ds`` (their end is an output time), and whose start is."""
+    times = ds["time"].values
+    first, last = int(np.ceil(times.min() - 1e-9)), int(np.floor(times.max() + 1e-9)) - 1
+    return np.arange(first, last + 1, dtype=float)
 
 
-def contribution_rate(ds: xr.Dataset, year: float = TARGET_YEAR,
-                      base_year: float = BASE_YEAR) -> xr.DataArray:
-    """Return T3 at ``year``: :func:`contribution_series` read at one year [%].
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        Results with ``nonresource_revenue`` and ``industrial_revenue``.
-    year, base_year : float
-        End and start of the increment.
-    """
-    return _at(contribution_series(ds, base_year), year)
-
-
-def kpi_series(ds: xr.Dataset, base_year: float = BASE_YEAR) -> xr.Dataset:
-    """Return every indicator over time, one variable per KPI name.
+def kpi_series(ds: xr.Dataset, years: Sequence[int] | None = None) -> xr.Dataset:
+    """Return every indicator in every complete year of the results.
 
     Parameters
     ----------
     ds : xarray.Dataset
         Results (one run, several scenarios, or an ensemble) with
         :func:`required_variables`.
-    base_year : float
-        Start of the increments of T3 (contribution rate), which is defined only
-        after it (NaN before).
+    years : sequence of int, optional
+        Calendar years; every year whose start and end are in the results by default
+        (T3 is NaN up to the base year).
 
     Returns
     -------
     xarray.Dataset
-        Variables named like :data:`KPIS`, with their dims (``scenario``, ``run``,
-        ``time``) and ``units``, ``long_name``, ``target``.
+        Variables named like :data:`KPIS`, with the dims of the results but ``sector``
+        (``time`` holds the year Y the figure is in) and ``units``, ``long_name``,
+        ``target``.
     """
+    yrs = np.asarray(years, dtype=float) if years is not None else _years(ds)
     out = {}
     for kpi in KPIS:
-        if kpi.variable is None:
-            da = contribution_series(ds, base_year)
-        else:
-            _need(ds, [kpi.variable], kpi.name)
-            da = ds[kpi.variable]
+        da = _read(ds, kpi, yrs)
         da = da.drop_vars([c for c in da.coords if c not in da.dims]).copy(deep=False)
-        da.attrs = {"units": kpi.unit, "long_name": kpi.label}
+        da.attrs = {"units": kpi.unit, "long_name": kpi.label, "reading": kpi.reading}
         if kpi.target is not None:
             da.attrs["target"] = float(kpi.target)
         out[kpi.name] = da
     return xr.Dataset(out)
 
 
-def kpi_values(ds: xr.Dataset, year: float = TARGET_YEAR) -> xr.Dataset:
-    """Return every indicator at ``year`` (the document's 2015 by default).
+def kpi_values(ds: xr.Dataset, year: int = TARGET_YEAR) -> xr.Dataset:
+    """Return every indicator in ``year`` (the document's 2015 by default).
 
     Parameters
     ----------
     ds : xarray.Dataset
         An ensemble (dims ``scenario``, ``run``, ``time``) or any results.
-    year : float
-        Year to read the indicators at.
+    year : int
+        Year the figures are in (flows over it, stocks at its end).
 
     Returns
     -------
     xarray.Dataset
         One variable per KPI over the remaining dims (``scenario``, ``run``).
     """
-    series = kpi_series(ds)
-    return xr.Dataset({k: _at(v, year).drop_vars("time") for k, v in series.items()})
+    series = kpi_series(ds, [year])
+    return series.isel(time=0, drop=True)
 
 
-def kpi_table(ds: xr.Dataset, year: float = TARGET_YEAR) -> pd.DataFrame:
+def kpi_table(ds: xr.Dataset, year: int = TARGET_YEAR) -> pd.DataFrame:
     """Return the indicator table for every scenario in ``ds``.
 
     Parameters
     ----------
     ds : xarray.Dataset
         Results of one run or of several (dim ``scenario``).
-    year : float
-        Year to read the indicators at (the document's 2015 by default).
+    year : int
+        Year the figures are in (the document's 2015 by default).
 
     Returns
     -------

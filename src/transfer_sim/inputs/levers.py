@@ -130,8 +130,8 @@ LEVERS: tuple[Lever, ...] = (
     Lever("fund_share_projects", "fund_weight_projects", "Dmnl", (0, 1), 0.3, 0.3,
           "number", "P3", "Weight of project subsidies in fund spending (weights normalised)."),
     Lever("interest_subsidy", "loan_interest_subsidy_schedule", "1/Year", (0, 0.05), 0.02, 0,
-          "schedule", "P4", "Interest subsidy on project and zone loans in demonstration parks (rate); "
-          "paid first from the fund."),
+          "schedule", "P4", "Interest subsidy on project and zone loans in demonstration parks "
+          "(rate); paid first from the fund."),
     Lever("land_discount", "land_price_discount_schedule", "Dmnl", (0, 0.7), 0.3, 0, "schedule",
           "P5", "Fraction off the industrial land price."),
     Lever("power_discount", "power_discount_schedule", "yiyuan/yikWh", (0, 0.15), 0.04, 0,

@@ -15,7 +15,7 @@ import numpy as np
 from transfer_sim.errors import InputError
 
 __all__ = ["FINAL_YEAR_RANGE", "DEFAULT_FINAL_YEAR", "TIME_STEP_RANGE", "validate_final_year",
-           "validate_time_step"]
+           "validate_time_step", "final_time", "final_year_of"]
 
 #: Final years a run may have: the document's 2015 up to 2020.
 FINAL_YEAR_RANGE = (2015, 2020)
@@ -23,6 +23,33 @@ FINAL_YEAR_RANGE = (2015, 2020)
 DEFAULT_FINAL_YEAR = 2015
 #: Smallest and largest time step [Year] a scenario file (or ``--time-step``) may set.
 TIME_STEP_RANGE = (2.0 ** -8, 0.25)
+
+
+def final_time(final_year: int) -> float:
+    """Return the simulated end of a run to ``final_year``: the end of that year [Year].
+
+    A figure "in 2015" is the flow over the calendar year 2015 or a stock at its end,
+    so a run to 2015 simulates to Time = 2016.
+
+    Examples
+    --------
+    >>> final_time(2015)
+    2016.0
+    """
+    return float(final_year) + 1.0
+
+
+def final_year_of(time: float) -> int:
+    """Return the last whole year a run that ends at ``time`` covers.
+
+    The inverse of :func:`final_time`.
+
+    Examples
+    --------
+    >>> final_year_of(2016.0)
+    2015
+    """
+    return int(round(time)) - 1
 
 
 def validate_final_year(value: Any, *, key: str = "final_year", file: str | None = None) -> int:

@@ -54,7 +54,6 @@ __all__ = [
     "use_cjk",
     "text",
     "format_unit",
-    "contribution_series",
     "plot_series",
     "plot_indicator",
     "plot_targets",
@@ -74,8 +73,9 @@ class Series:
     Parameters
     ----------
     variable : str
-        Python name of the model output (``"contribution_rate"`` for T3, computed
-        by :func:`contribution_series`).
+        Python name of the model output, or an indicator's name in
+        :data:`transfer_sim.analysis.kpis.KPIS` (drawn in each complete year, as
+        :func:`transfer_sim.analysis.kpis.kpi_series` reads it).
     label : str
         English label, with the document's Chinese term in parentheses.
     step : bool
@@ -89,7 +89,7 @@ class Series:
 
 #: The five target indicators T1-T5, in the document's order.
 TARGET_SERIES: tuple[Series, ...] = tuple(
-    Series(k.variable or k.name, k.label) for k in _kpis.KPIS if k.target is not None)
+    Series(k.name, k.label) for k in _kpis.KPIS if k.target is not None)
 
 #: The levers in force over time (model outputs that echo each lever's schedule).
 LEVER_SERIES: tuple[Series, ...] = (
@@ -112,9 +112,12 @@ LEVER_SERIES: tuple[Series, ...] = (
 FISCAL_SERIES: tuple[Series, ...] = (
     Series("fund_spent", "special fund spent (专项资金支出)"),
     Series("tax_foregone_to_date", "income tax foregone (两免三减半)"),
-    Series("power_discount_paid", "power discount cost (直购电优惠)"),
-    Series("tax_raised_to_date", "tax raised (税收)"),
-    Series("fiscal_cost", "fiscal cost of the package (财政成本)"),
+    Series("regional_budget_cost", "cost to the region's budget (自治区财政)"),
+    Series("local_government_cost", "cost to league and city budgets (盟市配套)"),
+    Series("power_discount_paid", "cost to generators and the grid (直购电优惠)"),
+    Series("western_development_cost_to_centre_to_date", "cost to the centre (西部大开发)"),
+    Series("transfer_tax_raised_to_date", "taxes raised by transferred projects (税收回流)"),
+    Series("fiscal_cost", "public cost of the package (财政成本)"),
     Series("fiscal_cost_per_job", "fiscal cost per new job (每个新增就业成本)"),
 )
 
@@ -399,41 +402,13 @@ def _figure_legend(fig: Figure, colors: Mapping[str, str], names: Sequence[str],
                frameon=False)
 
 
-def contribution_series(ds: xr.Dataset, start: int = _kpis.BASE_YEAR + 1) -> xr.DataArray:
-    """Return T3, the contribution rate, in every whole year from ``start`` on [%].
-
-    :func:`transfer_sim.analysis.kpis.contribution_series` (the one T3 formula, the
-    increment taken from the base year 2010) read at each whole year.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        Results with ``nonresource_revenue`` and ``industrial_revenue``.
-    start : int
-        First year evaluated (2011, the first year of the plan).
-
-    Returns
-    -------
-    xarray.DataArray
-        Dims ``time`` (whole years) and those of ``ds`` but ``sector``.
-    """
-    _need(ds, "nonresource_revenue", "industrial_revenue")
-    all_times = ds["time"].values
-    times = [float(t) for t in all_times if t >= start - 1e-9 and np.isclose(t, round(t))]
-    if not times:
-        raise InputError(f"results end before {start}", key="time")
-    series = _kpis.contribution_series(ds[["nonresource_revenue", "industrial_revenue"]])
-    out = series.sel(time=times).transpose("time", ...)
-    out = out.drop_vars([c for c in out.coords if c not in out.dims])
-    out.attrs = {"units": "%", "long_name": "contribution rate (贡献率)",
-                 "description": "Non-resource share of the industrial revenue increment since "
-                                f"{_kpis.BASE_YEAR}."}
-    return out
+_KPI_NAMES = frozenset(k.name for k in _kpis.KPIS)
 
 
 def _series(ds: xr.Dataset, variable: str) -> xr.DataArray:
-    if variable == "contribution_rate":
-        return contribution_series(ds)
+    """Return a model output over time, or an indicator (KPI name) in each complete year."""
+    if variable in _KPI_NAMES:  # years where it is undefined (T3 up to 2010) left out
+        return _kpis.kpi_series(ds)[variable].dropna("time", how="all")
     _need(ds, variable)
     return ds[variable]
 
@@ -448,7 +423,8 @@ def plot_series(ds: xr.Dataset, variable: str, *, ax: Axes | None = None,
     ds : xarray.Dataset
         Results (dim ``scenario`` optional).
     variable : str
-        Python name of a scalar output, or ``"contribution_rate"`` (T3).
+        Python name of a scalar output, or an indicator's name (a KPI, drawn in each
+        complete year).
     ax : matplotlib.axes.Axes, optional
         Axes to draw in; a new figure's by default.
     colors : mapping, optional
@@ -508,7 +484,7 @@ def plot_indicator(ds: xr.Dataset, kpi: str, *, ax: Axes | None = None,
     if kpi not in by_name:
         raise InputError(f"unknown indicator {kpi!r}; allowed: {', '.join(by_name)}", key="kpi")
     spec = by_name[kpi]
-    ax = plot_series(ds, spec.variable or spec.name, ax=ax, colors=colors, title=spec.label)
+    ax = plot_series(ds, spec.name, ax=ax, colors=colors, title=spec.label)
     with _style():
         ax.set_ylabel(f"[{format_unit(spec.unit)}]")
         if spec.target is not None:

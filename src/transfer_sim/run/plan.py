@@ -25,7 +25,7 @@ import numpy as np
 from transfer_sim.engines import RunSpec
 from transfer_sim.inputs import levers as _levers
 from transfer_sim.inputs import parameters as _parameters
-from transfer_sim.inputs.run_settings import validate_final_year, validate_time_step
+from transfer_sim.inputs.run_settings import final_time, validate_final_year, validate_time_step
 from transfer_sim.inputs.scenarios import Scenario
 
 __all__ = ["plan", "with_inputs", "DEFAULT_SAVEPER", "RUN_TIME_STEP_MAX"]
@@ -50,7 +50,8 @@ def plan(scenario: Scenario | None = None, *, final_year: int | None = None,
         Levers, calibrated ``[parameters]`` and run settings; the model's defaults
         (the policy as written, the model's parameter values, 2015) when None.
     final_year : int, optional
-        Last simulated year (2015-2020); the scenario's by default.
+        Last simulated year (2015-2020), simulated to its end
+        (:func:`~transfer_sim.inputs.run_settings.final_time`); the scenario's by default.
     time_step : float, optional
         Integration step [Year], a power of two up to :data:`RUN_TIME_STEP_MAX`; the
         scenario's, else the model's own.
@@ -81,7 +82,7 @@ def plan(scenario: Scenario | None = None, *, final_year: int | None = None,
     inputs: dict[str, Any] = _levers.resolve(scenario.levers, file=file, final_year=fy)
     params = _parameters.validate_parameters(scenario.parameters, file=file)
     inputs.update(_parameters.to_inputs(params, model_path=model_path))
-    spec = RunSpec(inputs=inputs, final_time=float(fy), time_step=ts,
+    spec = RunSpec(inputs=inputs, final_time=final_time(fy), time_step=ts,
                    saveper=max(float(saveper), ts or 0.0),
                    variables=list(variables) if variables is not None else None)
     return with_inputs(spec, extra_inputs)

@@ -13,7 +13,7 @@ import xarray as xr
 from transfer_sim.engines import DEFAULT_ENGINE, get_engine
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.parameters import validate_parameters
-from transfer_sim.inputs.run_settings import DEFAULT_FINAL_YEAR, FINAL_YEAR_RANGE
+from transfer_sim.inputs.run_settings import DEFAULT_FINAL_YEAR, FINAL_YEAR_RANGE, final_year_of
 from transfer_sim.inputs.scenarios import Scenario
 from transfer_sim.io.formatting import jsonable
 from transfer_sim.run.plan import DEFAULT_SAVEPER, plan
@@ -80,7 +80,7 @@ def _run(scenario: Scenario, *, engine: str, saveper: float = DEFAULT_SAVEPER,
         "engine": eng.name, "engine_version": eng.version,
         "engine_backend": eng.backend,
         "levers": json.dumps(jsonable(dict(scenario.levers)), ensure_ascii=False),
-        "final_year": int(spec.final_time)}
+        "final_year": final_year_of(spec.final_time)}
     if spec.time_step is not None:
         meta["time_step"] = float(spec.time_step)
     if scenario.parameters:
