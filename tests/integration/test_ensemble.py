@@ -77,8 +77,8 @@ def test_the_file_has_run_scenario_time_sector_dims_and_the_sampled_values(refer
         assert ds[u.name].attrs["source"] == u.source
     assert set(required_variables()) <= set(ds.data_vars)
     assert ds["revenue"].dims == ("scenario", "run", "time", "sector")
-    assert ds["new_jobs"].dims == ("scenario", "run", "time")
-    assert ds["new_jobs"].attrs["units"] == "wanren"
+    assert ds["jobs_brought_by_transfer"].dims == ("scenario", "run", "time")
+    assert ds["jobs_brought_by_transfer"].attrs["units"] == "wanren"
     # only the indicators' variables (and revenue by sector) by default
     assert set(ds.data_vars) == set(default_variables()) | set(unc.names)
     assert ds.attrs["seed"] == 7 and ds.attrs["sampler"] == "lhs"
@@ -90,9 +90,10 @@ def test_each_run_equals_a_single_run_with_its_sampled_values(reference, unc):
     for scen, run in (("no-policy", 0), ("policy-as-written", RUNS - 1)):
         sampled = {u.name: float(reference[u.name][run]) for u in unc}
         raw = engine.run(plan(load_scenario(scen), extra_inputs=sampled,
-                              variables=["new_jobs", "revenue"]))
+                              variables=["jobs_brought_by_transfer", "revenue"]))
         got = reference.sel(scenario=scen, run=run)
-        np.testing.assert_array_equal(got["new_jobs"].values, raw.data["new_jobs"])
+        np.testing.assert_array_equal(got["jobs_brought_by_transfer"].values,
+                                      raw.data["jobs_brought_by_transfer"])
         np.testing.assert_array_equal(got["revenue"].values, raw.data["revenue"])
 
 

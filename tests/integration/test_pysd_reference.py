@@ -14,7 +14,7 @@ pytestmark = pytest.mark.pysd
 # A coarse step keeps these PySD runs to a few seconds; what is tested is the
 # independence of runs, which does not depend on the step.
 DT = 0.25
-VARS = ["nonresource_revenue", "new_jobs", "fund_spent", "power_discount_paid",
+VARS = ["nonresource_revenue", "jobs_brought_by_transfer", "fund_spent", "power_discount_paid",
         "revenue", "special_fund_appropriation"]
 
 
