@@ -1,0 +1,254 @@
+"""``transfer-sim explore``: the page's numbers equal the Python run of the same levers.
+
+The browser tests drive headless Chromium over the DevTools pipe
+(:mod:`transfer_sim.report.chromium`); they are marked ``slow`` and skipped only when
+no chromium is installed (CI installs it, as for the report's test).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from transfer_sim.analysis.kpis import kpi_table
+from transfer_sim.cli import main
+from transfer_sim.inputs import levers as _levers
+from transfer_sim.inputs import parameters as _parameters
+from transfer_sim.inputs.scenarios import list_scenarios, load_scenario
+from transfer_sim.model.core import YEARS
+from transfer_sim.report import explorer
+from transfer_sim.report.chromium import Chromium, find_chromium
+from transfer_sim.run.runner import run_scenario
+
+REL = 1e-6
+BUNDLED = [p.stem for p in list_scenarios()]
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("explorer") / "explorer.html"
+    assert main(["explore", "all", "-o", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if find_chromium() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed; .ci/run installs it (apt chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run does it)")
+    with Chromium(width=1400, height=1000) as b:
+        yield b
+
+
+READY = "document.body.dataset.state === 'ready'"
+VALUES = ("Object.fromEntries([...document.querySelectorAll('[data-kpi]')]"
+          ".map(e => [e.dataset.kpi, e.dataset.value]))")
+
+
+def _open(browser, page: Path, fragment: str) -> dict[str, float]:
+    browser.open(page.as_uri() + fragment, ready=READY)
+    return {k: float(v) for k, v in browser.evaluate(VALUES).items()}
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{y} = {float(v)!r}" for y, v in value.items()) + " }"
+    return json.dumps(value) if isinstance(value, str) else repr(float(value))
+
+
+def _what_if(tmp_path: Path, preset: str, own: dict) -> Path:
+    """The scenario file `transfer-sim run` would be given for the same levers."""
+    lines = [f'extends = "{preset}"', "", "[levers]"]
+    lines += [f"{name} = {_toml_value(value)}" for name, value in own.items()]
+    path = tmp_path / f"what-if-{len(list(tmp_path.glob('*.toml')))}.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _python_kpis(scenario_file: Path | str) -> dict[str, float]:
+    table = kpi_table(run_scenario(load_scenario(scenario_file)))
+    return dict(zip(table["kpi"], table["value"], strict=True))
+
+
+def _assert_close(page_values: dict[str, float], python_values: dict[str, float]) -> None:
+    assert set(page_values) == set(python_values)
+    for name, expected in python_values.items():
+        got = page_values[name]
+        if math.isnan(expected):
+            assert math.isnan(got), name
+        else:
+            assert got == pytest.approx(expected, rel=REL, abs=1e-12), name
+
+
+def _python_inputs(scenario_file: Path | str) -> dict[str, float]:
+    s = load_scenario(scenario_file)
+    inputs = _levers.resolve(s.levers, final_year=s.final_year)
+    inputs.update(_parameters.to_inputs(dict(s.parameters)))
+    return explorer.expand_inputs(inputs)
+
+
+def _draw(rng: random.Random, lever: _levers.Lever) -> float:
+    lo, hi = lever.bounds
+    return float(rng.randint(int(lo), int(hi))) if lever.integer else rng.uniform(lo, hi)
+
+
+def _random_levers(rng: random.Random, final_year: int) -> dict:
+    own: dict = {}
+    for lever in _levers.LEVERS:
+        if rng.random() < 0.5:
+            continue
+        if lever.kind == "option":
+            own[lever.name] = rng.choice(list(lever.options))
+            continue
+        if lever.kind == "schedule" and rng.random() < 0.5:
+            years = sorted(rng.sample(range(YEARS[0], final_year + 1), rng.randint(1, 3)))
+            own[lever.name] = {y: _draw(rng, lever) for y in years}
+        else:
+            own[lever.name] = _draw(rng, lever)
+    if own.get("tax_relief") not in (None, "custom"):      # a named option and its own values
+        own.pop("tax_exempt_years", None)
+        own.pop("tax_half_years", None)
+    if "policy_start_year" in own:                          # keep the package inside the run
+        own["policy_start_year"] = float(rng.randint(2005, final_year))
+    return own
+
+
+def test_kpi_spec_evaluates_as_kpi_table():
+    """The Python twin of the page's spec interpreter gives kpi_table's numbers exactly."""
+    ds = run_scenario(load_scenario("policy-as-written"))
+    spec = explorer.kpi_spec()
+    names = {v for k in spec for key, v in k["formula"].items()
+             if key in ("variable", "numerator", "denominator")}
+    values = explorer.evaluate_kpis(spec, ds["time"].values, {n: ds[n].values for n in names})
+    table = kpi_table(ds)
+    assert values == dict(zip(table["kpi"], table["value"], strict=True))
+
+
+def test_file_is_small_and_offline(page):
+    text = page.read_text(encoding="utf-8")
+    assert page.stat().st_size < explorer.MAX_BYTES
+    assert text.startswith("<!DOCTYPE html>")
+    assert "default-src 'none'" in text                     # the page may fetch nothing
+    for needle in ("http://", "https://"):
+        assert needle not in text.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_bad_output_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["explore", "no-policy", "-o", str(tmp_path / "x.txt")]) == 2
+    assert "allowed: .html" in capsys.readouterr().err
+    assert main(["explore", "no-such", "-o", str(tmp_path / "x.html")]) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", BUNDLED)
+def test_every_preset_equals_python(page, browser, preset):
+    values = _open(browser, page, explorer.format_fragment(preset))
+    _assert_close(values, _python_kpis(preset))
+    page_inputs = browser.evaluate(f"explorer.inputsFor({json.dumps(preset)}, {{}})")
+    assert page_inputs == _python_inputs(preset)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(6))
+def test_random_lever_sets_equal_python(page, browser, tmp_path, seed):
+    rng = random.Random(seed)
+    preset = rng.choice(BUNDLED)
+    own = _random_levers(rng, load_scenario(preset).final_year)
+    fragment = explorer.format_fragment(preset, own)
+    assert explorer.parse_fragment(fragment, final_year=load_scenario(preset).final_year)[0] \
+        == preset
+    values = _open(browser, page, fragment)
+    assert browser.evaluate("document.getElementById('error').hidden") is True
+    what_if = _what_if(tmp_path, preset, own)
+    _assert_close(values, _python_kpis(what_if))
+    page_inputs = browser.evaluate(
+        f"explorer.inputsFor({json.dumps(preset)}, explorer.parseFragment("
+        f"{json.dumps(fragment)}).own)")
+    assert page_inputs == _python_inputs(what_if)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("fragment", "lever", "allowed"), [
+    ("special_fund=500", "special_fund", "allowed: a number from 0 to 200 yiyuan/Year"),
+    ("tax_relief=four-free", "tax_relief", 'allowed: "none", "two-free-three-half"'),
+    ("tax_exempt_years=2.5", "tax_exempt_years", "allowed: a whole number from 0 to 5 Year"),
+    ("power_discount=2011:0.04,2030:0.08", "power_discount", "years from 2005 to 2015"),
+    ("tax_relief=none&tax_exempt_years=2", "tax_exempt_years", 'use tax_relief = "custom"'),
+    ("special_fund=lots", "special_fund", "is not a number"),
+])
+def test_invalid_fragment_shows_error_and_keeps_state(page, browser, fragment, lever, allowed):
+    good = "#preset=policy-as-written&special_fund=60&power_discount=0.08"
+    before = _open(browser, page, good)
+    browser.evaluate(f"location.hash = {json.dumps('#preset=policy-as-written&' + fragment)}")
+    error = browser.wait_for("!document.getElementById('error').hidden && "
+                             "document.getElementById('error').textContent")
+    assert lever in error and allowed in error
+    assert "keeps the last valid settings" in error
+    assert {k: float(v) for k, v in browser.evaluate(VALUES).items()} == before
+    assert browser.evaluate("explorer.state.own") == {"special_fund": 60, "power_discount": 0.08}
+    assert browser.evaluate("document.querySelector('input[name=special_fund]').value") == "60"
+
+
+@pytest.mark.slow
+def test_controls_refuse_invalid_values(page, browser):
+    before = _open(browser, page, "#preset=no-policy")
+    assert browser.evaluate("document.querySelector('input[name=special_fund]').max") == "200"
+    browser.evaluate("""(() => { const n = document.querySelector(
+        '[data-lever=special_fund] input[type=number]'); n.value = '500';
+        n.dispatchEvent(new Event('change')); })()""")
+    error = browser.evaluate("document.getElementById('error').textContent")
+    assert "special_fund" in error and "from 0 to 200" in error
+    assert browser.evaluate("document.querySelector('[data-lever=special_fund] "
+                            "input[type=number]').value") == "0"
+    assert {k: float(v) for k, v in browser.evaluate(VALUES).items()} == before
+    assert browser.evaluate("location.hash") == "#preset=no-policy"
+
+
+@pytest.mark.slow
+def test_slider_updates_the_page_and_the_fragment(page, browser, tmp_path):
+    _open(browser, page, "#preset=no-policy")
+    browser.evaluate("""(() => { const s = document.querySelector('input[name=special_fund]');
+        s.value = '45'; s.dispatchEvent(new Event('input')); })()""")
+    assert browser.evaluate("location.hash") == "#preset=no-policy&special_fund=45"
+    values = {k: float(v) for k, v in browser.evaluate(VALUES).items()}
+    _assert_close(values, _python_kpis(_what_if(tmp_path, "no-policy", {"special_fund": 45.0})))
+    assert "updated in" in browser.evaluate("document.getElementById('timing').textContent")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fragment", [
+    "#preset=policy-as-written&special_fund=60&power_discount=0.08",
+    "#preset=late-start&tax_exempt_years=4&special_fund=2012:30,2014:0",
+    "#preset=power-discount-deep&tax_relief=none&policy_start_year=2012",
+])
+def test_toml_export_runs(page, browser, tmp_path, fragment):
+    values = _open(browser, page, fragment)
+    toml = browser.evaluate("document.getElementById('toml').textContent")
+    assert toml == browser.evaluate("explorer.toToml(explorer.state.preset, explorer.state.own)")
+    path = tmp_path / "what-if.toml"
+    path.write_text(toml, encoding="utf-8")
+    preset = fragment.split("&")[0].split("=")[1]
+    assert f'extends = "{preset}"' in toml
+    own = load_scenario(path).own_levers
+    assert set(own) == set(explorer.parse_fragment(fragment)[1])   # only what differs
+    assert main(["run", str(path), "-o", str(tmp_path / "out.nc")]) == 0
+    _assert_close(values, _python_kpis(path))
+
+
+@pytest.mark.slow
+def test_screenshot_is_not_blank(page, browser, tmp_path):
+    from PIL import Image
+
+    _open(browser, page, "#preset=policy-as-written")
+    shot = browser.screenshot(tmp_path / "shot.png")
+    with Image.open(shot) as png:
+        pixels = np.asarray(png.convert("L"), dtype=float)
+    assert pixels.std() > 20 and (pixels < 128).mean() > 0.01
