@@ -25,8 +25,10 @@ The state of the page lives in the URL fragment (:func:`format_fragment`,
 from __future__ import annotations
 
 import base64
+import io
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -418,7 +420,45 @@ def build_explorer(scenarios: Sequence[Scenario], *, reference: Scenario,
     for marker, text in (("/*CSS*/", _asset("explorer.css")), ("/*JS*/", _asset("explorer.js")),
                          ("/*DATA*/", data.replace("</", "<\\/"))):
         page = page.replace(marker, text, 1)
-    return page
+    return page.replace("/*FONT*/", _cjk_font_face(page), 1)
+
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+
+
+def _cjk_font_face(text: str) -> str:
+    """Return an ``@font-face`` with the Chinese characters of ``text`` (or "" without a font).
+
+    The glyphs come from Noto Sans CJK SC as the ``mplfonts`` dependency ships it (SIL
+    Open Font License 1.1), subset to the characters the page uses, so that Chinese
+    shows on a machine without a CJK font and the file stays small.
+    """
+    chars = "".join(sorted(set(_CJK.findall(text))))
+    try:
+        from fontTools import subset
+        from fontTools.ttLib import TTFont
+
+        from transfer_sim.plotting.figures import bundled_cjk_font_path
+    except ImportError:
+        return ""
+    path = bundled_cjk_font_path()
+    if path is None or not chars:
+        return ""
+    options = subset.Options()
+    options.flavor, options.layout_features, options.name_IDs = "woff", [], ["*"]
+    buffer = io.BytesIO()
+    with TTFont(path, lazy=True) as font:      # closed: no ResourceWarning
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(text=chars)
+        subsetter.subset(font)
+        font.flavor = "woff"
+        font.save(buffer)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return ("/* Noto Sans CJK SC, subset to this page's characters; SIL Open Font License 1.1,"
+            " copyright 2014-2021 Adobe, with Reserved Font Name 'Source' (shipped by the"
+            " mplfonts package). */\n"
+            f'@font-face {{ font-family: "explorer-cjk"; src: url(data:font/woff;base64,{data})'
+            ' format("woff"); }')
 
 
 def write_explorer(scenarios: Sequence[Scenario], path: str | Path, *,

@@ -281,7 +281,7 @@
 
   // ---- charts: plain SVG ---------------------------------------------------------------------
   const SVGNS = "http://www.w3.org/2000/svg";
-  const W = 320, H = 190, M = { l: 46, r: 8, t: 8, b: 22 };
+  const W = 320, H = 190, M = { l: 46, r: 16, t: 8, b: 22 };
   const el = (tag, attrs, parent) => {
     const e = document.createElementNS(SVGNS, tag);
     for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
@@ -311,8 +311,11 @@
   function drawAxes(c, x0, x1, y0, y1) {
     const sx = (x) => M.l + (x - x0) / (x1 - x0) * (W - M.l - M.r);
     const sy = (y) => H - M.b - (y - y0) / (y1 - y0 || 1) * (H - M.t - M.b);
+    const ticks = niceTicks(y0, y1, 4), key = [x0, x1, ticks[0], ticks[ticks.length - 1], y1].join();
+    if (c.key === key) return { sx, sy };   // the same axes: only the lines move
+    c.key = key;
     c.grid.textContent = "";
-    for (const y of niceTicks(y0, y1, 4)) {
+    for (const y of ticks) {
       el("line", { class: "grid", x1: M.l, x2: W - M.r, y1: sy(y), y2: sy(y) }, c.grid);
       el("text", { x: M.l - 4, y: sy(y) + 3, "text-anchor": "end" }, c.grid).textContent = short(y);
     }
@@ -329,7 +332,9 @@
     let lo = 0, hi = -Infinity;
     for (const a of arrays) for (const v of a) if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
     for (const v of extra) if (v !== null && Number.isFinite(v)) hi = Math.max(hi, v);
-    return [lo, hi > lo ? hi * 1.05 : lo + 1];
+    if (!(hi > lo)) return [lo, lo + 1];
+    const t = niceTicks(lo, hi * 1.05, 4);
+    return [lo, Math.max(t[t.length - 1], hi * 1.02)];
   }
   function drawLine(c, cur, ref, target, x1) {
     const x0 = Math.min(cur.xs[0], ref.xs[0] ?? cur.xs[0]);
@@ -369,7 +374,7 @@
 
   // ---- the page ------------------------------------------------------------------------------
   const state = { preset: null, own: {}, valid: null };
-  let modules = {}, refRun = null, charts = [], sectorChart = null, sliding = null;
+  let modules = {}, refRun = null, refCache = null, charts = [], sectorChart = null, sliding = null;
   const $ = (id) => document.getElementById(id);
   const currentPreset = () => PRESETS[state.preset];
   const effective = () => mergeLevers(currentPreset().levers, state.own);
@@ -462,17 +467,21 @@
     return true;
   }
 
+  const NUMBER = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
+  const showNumber = (v) => (Number.isFinite(v) ? NUMBER.format(v) : "–");
   function render(run) {
-    const values = kpiValues(run), refValues = kpiValues(refRun);
+    const values = kpiValues(run);
+    if (!refCache) refCache = { values: kpiValues(refRun), series: DATA.kpis.map((k) => kpiSeries(k, refRun)) };
+    const refValues = refCache.values;
     const x1 = currentPreset().final_year;
-    DATA.kpis.filter((k) => k.target !== null).forEach((k, i) => drawLine(charts[i], kpiSeries(k, run), kpiSeries(k, refRun), k.target, x1));
+    DATA.kpis.forEach((k, i) => { if (k.target !== null) drawLine(charts[k.chart], kpiSeries(k, run), refCache.series[i], k.target, x1); });
     drawSectors(sectorChart, run, refRun, x1);
     const rows = $("kpis").tBodies[0].rows;
     DATA.kpis.forEach((k, i) => {
       const cells = rows[i].cells, v = values[k.name], met = k.target === null ? null : v >= k.target;
-      cells[3].textContent = Number.isFinite(v) ? v.toLocaleString("en", { maximumFractionDigits: 1 }) : "–";
+      cells[3].textContent = showNumber(v);
       cells[3].dataset.value = Number.isFinite(v) ? String(v) : "nan";
-      cells[4].textContent = Number.isFinite(refValues[k.name]) ? refValues[k.name].toLocaleString("en", { maximumFractionDigits: 1 }) : "–";
+      cells[4].textContent = showNumber(refValues[k.name]);
       cells[5].textContent = met === null ? "" : (met ? "✓ met" : "✗ missed");
       cells[5].className = met === null ? "" : (met ? "met" : "missed");
     });
@@ -510,12 +519,12 @@
   function numberControl(lever, box, row) {
     const slider = Object.assign(document.createElement("input"), { type: "range", min: lever.min, max: lever.max, step: lever.step, name: lever.name });
     const number = Object.assign(document.createElement("input"), { type: "number", min: lever.min, max: lever.max, step: lever.integer ? 1 : "any" });
-    const unit = Object.assign(document.createElement("span"), { className: "unit", textContent: lever.unit });
-    box.append(slider, number, unit);
+    box.append(slider, number);
+    row.querySelector(".name").appendChild(Object.assign(document.createElement("span"), { className: "unit", textContent: ` [${lever.unit}]` }));
     let from = null, schedule = null, current = null;
     if (lever.kind === "schedule") {
       from = document.createElement("select");
-      box.insertBefore(from, unit);
+      box.appendChild(from);
       schedule = Object.assign(document.createElement("input"), { type: "text", className: "schedule", spellcheck: false, title: "the whole schedule: a number for every year, or year:value steps such as 2011:30,2014:0" });
       row.insertBefore(schedule, row.querySelector(".desc"));
       schedule.addEventListener("change", () => {
@@ -617,7 +626,7 @@
     document.querySelectorAll(".kpi-year").forEach((e) => { e.textContent = year; });
     const refName = DATA.reference.name;
     const lineLegend = `<span><i style="background:#1f77b4"></i>this what-if</span><span><i style="background:#888"></i>${refName} (reference)</span><span><i style="background:#d62728"></i>target</span>`;
-    charts = DATA.kpis.filter((k) => k.target !== null).map((k) => makeChart($("charts"), `${k.label} [${k.unit}]`, lineLegend));
+    charts = DATA.kpis.filter((k) => k.target !== null).map((k, i) => { k.chart = i; return makeChart($("charts"), `${k.label} [${k.unit}]`, lineLegend); });
     const sectorLegend = DATA.sectors.map(([, label], i) => `<span><i style="background:${SECTOR_COLORS[i % SECTOR_COLORS.length]}"></i>${label}</span>`).join("") + `<span><i style="background:#888"></i>${refName} total</span>`;
     sectorChart = makeChart($("charts"), `revenue by sector 分行业销售收入 [yiyuan/Year]`, sectorLegend);
     const body = $("kpis").tBodies[0];
