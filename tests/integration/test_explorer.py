@@ -252,3 +252,30 @@ def test_screenshot_is_not_blank(page, browser, tmp_path):
     with Image.open(shot) as png:
         pixels = np.asarray(png.convert("L"), dtype=float)
     assert pixels.std() > 20 and (pixels < 128).mean() > 0.01
+
+
+@pytest.mark.slow
+def test_invalid_fragment_on_first_load_shows_the_default_preset(page, browser):
+    expected = _open(browser, page, "#preset=policy-as-written")
+    values = _open(browser, page, "#special_fund=-1")
+    error = browser.evaluate("document.getElementById('error').textContent")
+    assert "special_fund" in error and "allowed: a number from 0 to 200" in error
+    assert values == expected
+    assert browser.evaluate("explorer.state.preset") == "policy-as-written"
+
+
+@pytest.mark.slow
+def test_schedule_text_refuses_a_year_past_the_run(page, browser):
+    before = _open(browser, page, "#preset=no-policy&special_fund=2012:30")
+    browser.evaluate("""(() => { const t = document.querySelector(
+        '[data-lever=special_fund] input.schedule'); t.value = '2012:30,2030:5';
+        t.dispatchEvent(new Event('change')); })()""")
+    error = browser.evaluate("document.getElementById('error').textContent")
+    assert "special_fund" in error and "years from 2005 to 2015" in error
+    assert browser.evaluate("document.querySelector('[data-lever=special_fund] "
+                            "input.schedule').value") == "2012:30"
+    assert {k: float(v) for k, v in browser.evaluate(VALUES).items()} == before
+    browser.evaluate("""(() => { const t = document.querySelector(
+        '[data-lever=special_fund] input.schedule'); t.value = '2012:30, 2014:0';
+        t.dispatchEvent(new Event('change')); })()""")
+    assert browser.evaluate("location.hash") == "#preset=no-policy&special_fund=2012:30,2014:0"

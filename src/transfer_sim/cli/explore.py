@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "nothing.")
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                    help="presets: scenario files or bundled names ('all' for every bundled "
-                        f"scenario; default: {' '.join(HEADLINE_SCENARIOS)})")
+                        f"scenario; default: {' '.join(HEADLINE_SCENARIOS)}); the first one "
+                        f"named is the preset a link without one opens (else {DEFAULT_PRESET})")
     p.add_argument("-o", "--output", required=True, type=Path, help="HTML file to write")
     p.add_argument("--reference", default=DEFAULT_REFERENCE, metavar="NAME",
                    help=f"scenario drawn as a ghost line (default {DEFAULT_REFERENCE})")
@@ -40,7 +41,10 @@ def _explore(args: argparse.Namespace) -> int:
     check_output(args.output)
     scenarios = scenario_refs(args.scenarios, default=HEADLINE_SCENARIOS)
     reference = scenario_refs([args.reference])[0]
-    default = scenarios[0].name if args.scenarios else DEFAULT_PRESET
+    # The first scenario named is the default preset; with none named, or 'all' (which
+    # names none first), the document's package.
+    named = args.scenarios and args.scenarios != ["all"]
+    default = scenarios[0].name if named else DEFAULT_PRESET
     path = write_explorer(scenarios, args.output, reference=reference, default_preset=default)
     size = path.stat().st_size
     print(f"wrote {path} ({size / 1e6:.2f} MB)", file=sys.stderr)
