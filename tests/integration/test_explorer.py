@@ -140,6 +140,31 @@ def test_file_is_small_and_offline(page):
         assert needle not in text.replace("http://www.w3.org/2000/svg", "")
 
 
+def _page_data(path: Path) -> dict:
+    text = path.read_text(encoding="utf-8")
+    raw = text.split('id="explorer-data">', 1)[1].split("</script>", 1)[0]
+    return json.loads(raw.replace("<\\/", "</"))
+
+
+def test_default_presets_reference_and_modules(tmp_path):
+    out = tmp_path / "explorer.html"
+    assert main(["explore", "-o", str(out)]) == 0
+    data = _page_data(out)
+    assert [p["name"] for p in data["presets"]] == list(explorer.HEADLINE_SCENARIOS)
+    assert data["default_preset"] == "policy-as-written"
+    assert data["reference"]["name"] == "no-policy"
+    assert len(data["modules"]) == 1                          # every preset runs to 2015
+    assert [k["name"] for k in data["kpis"]] == [k["name"] for k in explorer.kpi_spec()]
+    assert data["levers"] == explorer.lever_table()
+    out2 = tmp_path / "late.html"
+    assert main(["explore", "late-start", "no-policy", "power-discount-deep", "--reference",
+                 "policy-as-written", "-o", str(out2)]) == 0
+    data = _page_data(out2)
+    assert data["default_preset"] == "late-start"
+    assert data["reference"]["name"] == "policy-as-written"
+    assert sorted(m["final_time"] for m in data["modules"].values()) == [2015.0, 2020.0]
+
+
 def test_bad_output_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["explore", "no-policy", "-o", str(tmp_path / "x.txt")]) == 2
     assert "allowed: .html" in capsys.readouterr().err
@@ -248,6 +273,12 @@ def test_screenshot_is_not_blank(page, browser, tmp_path):
     from PIL import Image
 
     _open(browser, page, "#preset=policy-as-written")
+    # Every target chart has its line, its reference ghost line and its target line.
+    paths = browser.evaluate("[...document.querySelectorAll('.chart')].map(c => ["
+                             "c.querySelector('path.cur').getAttribute('d'),"
+                             "c.querySelector('path.ref').getAttribute('d')])")
+    assert len(paths) == 6 and all(ref.count("L") > 10 for _, ref in paths)
+    assert all(cur.count("L") > 10 for cur, _ in paths[:5])
     shot = browser.screenshot(tmp_path / "shot.png")
     with Image.open(shot) as png:
         pixels = np.asarray(png.convert("L"), dtype=float)

@@ -38,7 +38,7 @@ from urllib.parse import quote, unquote
 import numpy as np
 
 from transfer_sim.analysis import kpis as _kpis
-from transfer_sim.errors import InputError
+from transfer_sim.errors import InputError, ModelError
 from transfer_sim.inputs import levers as _levers
 from transfer_sim.inputs import parameters as _parameters
 from transfer_sim.inputs.scenarios import Scenario
@@ -48,6 +48,7 @@ from transfer_sim.model.core import SECTORS, YEARS, catalogue, model_hash
 
 __all__ = [
     "HEADLINE_SCENARIOS",
+    "unit_text",
     "DEFAULT_PRESET",
     "LABELS",
     "MAX_BYTES",
@@ -106,6 +107,21 @@ SECTOR_VARIABLE = "revenue"
 _ASSETS = files("transfer_sim.report") / "explorer_assets"
 
 
+def unit_text(unit: str) -> str:
+    """Return a model unit as the page shows it (亿元, 万人, 元/kWh; "" for Dmnl).
+
+    Examples
+    --------
+    >>> unit_text("yiyuan/Year"), unit_text("yiyuan/yikWh"), unit_text("Dmnl")
+    ('亿元/year', '元/kWh', '')
+    """
+    out = unit.replace("yiyuan/yikWh", "元/kWh")        # 亿元 per 亿kWh is 元 per kWh
+    for word, text in (("yiyuan", "亿元"), ("wanren", "万人"), ("yikWh", "亿kWh"),
+                       ("Year", "year"), ("Dmnl", "")):
+        out = re.sub(rf"\b{word}\b", text, out)
+    return out
+
+
 def _step(lever: _levers.Lever) -> float:
     """Return a slider step: 1 for whole numbers, else a power of ten near range/100."""
     if lever.integer:
@@ -159,7 +175,8 @@ def lever_table(model_path: str | Path | None = None) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {
             "name": lever.name, "kind": lever.kind, "section": lever.section,
             "label_zh": zh, "label_en": en, "description": lever.description,
-            "unit": lever.unit, "default": _json_value(lever.default),
+            "unit": lever.unit, "unit_text": unit_text(lever.unit),
+            "default": _json_value(lever.default),
             "off": _json_value(lever.off), "allowed": _allowed(lever)}
         if lever.kind == "option":
             entry["options"] = {o: {k: float(v) for k, v in sub.items()}
@@ -242,6 +259,7 @@ def kpi_spec() -> list[dict[str, Any]]:
             raise InputError("computed indicator without a formula the explorer knows; add "
                              "it to report.explorer.kpi_spec", key=kpi.name)
         spec.append({"name": kpi.name, "label": kpi.label, "unit": kpi.unit,
+                     "unit_text": unit_text(kpi.unit),
                      "target": None if kpi.target is None else float(kpi.target),
                      "year": int(_kpis.TARGET_YEAR), "formula": dict(formula)})
     return spec
@@ -348,7 +366,11 @@ def _modules(scenarios: Sequence[Scenario], engine: Any) -> tuple[dict[str, dict
         specs = _run_specs(s, engine._default_dt)
         key = "-".join(format_number(v) for v in specs)
         if key not in modules:
-            wasm, layout = _compile(engine._model_for(specs))
+            try:
+                wasm, layout = _compile(engine._model_for(specs))
+            except Exception as exc:  # libsimlin without the compiler, or a model it refuses
+                raise ModelError(f"Simlin could not compile the model to WebAssembly: {exc}; "
+                                 "the explorer needs pysimlin's WebAssembly compiler") from exc
             modules[key] = {"final_time": specs[0], "time_step": specs[1], "saveper": specs[2],
                             "wasm": base64.b64encode(wasm).decode("ascii"),
                             "layout": base64.b64encode(layout).decode("ascii")}
@@ -368,7 +390,9 @@ def _data(scenarios: Sequence[Scenario], reference: Scenario, default_preset: st
     return {"levers": lever_table(model_path), "kpis": kpi_spec(), "modules": modules,
             "presets": presets[:-1], "reference": presets[-1], "default_preset": default_preset,
             "years": list(YEARS), "sectors": [[s, SECTOR_LABELS.get(s, s)] for s in SECTORS],
-            "sector_variable": SECTOR_VARIABLE, "model_sha256": model_hash(model_path),
+            "sector_variable": SECTOR_VARIABLE,
+            "sector_unit": unit_text(str(catalogue(model_path).at[SECTOR_VARIABLE, "Units"])),
+            "model_sha256": model_hash(model_path),
             "package_version": _package_version()}
 
 

@@ -501,7 +501,8 @@ function buildControls() {
     const row = document.createElement("div");
     row.className = "lever"; row.title = lever.description; row.dataset.lever = lever.name;
     row.innerHTML = `<label class="name"><b></b> <span class="en"></span> <code></code></label><div class="row"></div><div class="desc"></div>`;
-    row.querySelector("b").textContent = lever.label_zh;
+    row.querySelector("label").htmlFor = `lever-${lever.name}`;
+  row.querySelector("b").textContent = lever.label_zh;
     row.querySelector(".en").textContent = lever.label_en;
     row.querySelector("code").textContent = lever.name;
     row.querySelector(".desc").textContent = lever.description;
@@ -511,17 +512,17 @@ function buildControls() {
 }
 function optionControl(lever, box, row) {
   const select = document.createElement("select");
-  select.name = lever.name;
+  select.name = lever.name; select.id = `lever-${lever.name}`;
   for (const o of Object.keys(lever.options)) { const opt = document.createElement("option"); opt.value = o; opt.textContent = o; select.appendChild(opt); }
   select.addEventListener("change", () => change(lever.name, select.value));
   box.appendChild(select);
   return { row, set: (v) => { select.value = v; } };
 }
 function numberControl(lever, box, row) {
-  const slider = Object.assign(document.createElement("input"), { type: "range", min: lever.min, max: lever.max, step: lever.step, name: lever.name });
+  const slider = Object.assign(document.createElement("input"), { type: "range", min: lever.min, max: lever.max, step: lever.step, name: lever.name, id: `lever-${lever.name}` });
   const number = Object.assign(document.createElement("input"), { type: "number", min: lever.min, max: lever.max, step: lever.integer ? 1 : "any" });
   box.append(slider, number);
-  row.querySelector(".name").appendChild(Object.assign(document.createElement("span"), { className: "unit", textContent: ` [${lever.unit}]` }));
+  row.querySelector(".name").appendChild(Object.assign(document.createElement("span"), { className: "unit", textContent: lever.unit_text ? ` [${lever.unit_text}]` : "" }));
   let from = null, schedule = null, current = null;
   if (lever.kind === "schedule") {
     from = document.createElement("select");
@@ -627,14 +628,14 @@ function buildStatic() {
   document.querySelectorAll(".kpi-year").forEach((e) => { e.textContent = year; });
   const refName = DATA.reference.name;
   const lineLegend = `<span><i style="background:#1f77b4"></i>this what-if</span><span><i style="background:#888"></i>${refName} (reference)</span><span><i style="background:#d62728"></i>target</span>`;
-  charts = DATA.kpis.filter((k) => k.target !== null).map((k, i) => { k.chart = i; return makeChart($("charts"), `${k.label} [${k.unit}]`, lineLegend); });
+  charts = DATA.kpis.filter((k) => k.target !== null).map((k, i) => { k.chart = i; return makeChart($("charts"), k.unit_text ? `${k.label} [${k.unit_text}]` : k.label, lineLegend); });
   const sectorLegend = DATA.sectors.map(([, label], i) => `<span><i style="background:${SECTOR_COLORS[i % SECTOR_COLORS.length]}"></i>${label}</span>`).join("") + `<span><i style="background:#888"></i>${refName} total</span>`;
-  sectorChart = makeChart($("charts"), `revenue by sector 分行业销售收入 [yiyuan/Year]`, sectorLegend);
+  sectorChart = makeChart($("charts"), `revenue by sector 分行业销售收入 [${DATA.sector_unit}]`, sectorLegend);
   const body = $("kpis").tBodies[0];
   for (const k of DATA.kpis) {
     const tr = body.insertRow();
     tr.innerHTML = `<td></td><td></td><td class="num"></td><td class="num"></td><td class="num"></td><td></td>`;
-    tr.cells[0].textContent = k.label; tr.cells[1].textContent = k.unit;
+    tr.cells[0].textContent = k.label; tr.cells[1].textContent = k.unit_text;
     tr.cells[2].textContent = k.target === null ? "–" : `≥ ${k.target}`;
     tr.cells[3].dataset.kpi = k.name;
   }
