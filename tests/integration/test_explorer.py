@@ -18,6 +18,7 @@ import pytest
 
 from transfer_sim.analysis.kpis import kpi_table
 from transfer_sim.cli import main
+from transfer_sim.errors import InputError
 from transfer_sim.inputs import levers as _levers
 from transfer_sim.inputs import parameters as _parameters
 from transfer_sim.inputs.scenarios import list_scenarios, load_scenario
@@ -310,3 +311,26 @@ def test_schedule_text_refuses_a_year_past_the_run(page, browser):
         '[data-lever=special_fund] input.schedule'); t.value = '2012:30, 2014:0';
         t.dispatchEvent(new Event('change')); })()""")
     assert browser.evaluate("location.hash") == "#preset=no-policy&special_fund=2012:30,2014:0"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", [
+    "30", " 30 ", "+30", "30.", ".5", "3e1", "1e400", "nan", "inf", "1_000", "0x10", "", "-1",
+    "2011:30", "2011:30,2014:0", "2014:0,2011:30", "2011:30,2011:40", "2011:30,", "2011",
+    "2011:30:1", "x:30", "2011:x", "2004:1", "2016:1", " 2012 : 40 ",
+])
+def test_fragment_values_refused_alike(page, browser, text):
+    """The page's fragment parser refuses exactly what the Python one refuses."""
+    browser.open(page.as_uri() + "#preset=no-policy", ready=READY)
+    fragment = "#preset=no-policy&special_fund=" + text.replace(" ", "%20")
+    try:
+        explorer.parse_fragment(fragment, final_year=2015)
+        python_ok = True
+    except InputError as exc:
+        python_ok = False
+        assert "special_fund" in str(exc)
+    page_error = browser.evaluate(f"""(() => {{ try {{ explorer.parseFragment(
+        {json.dumps(fragment)}); return null; }} catch (e) {{ return e.message; }} }})()""")
+    assert (page_error is None) == python_ok, page_error
+    if page_error is not None:
+        assert page_error.startswith("special_fund")

@@ -518,25 +518,34 @@ def _parse_value(lever: _levers.Lever, text: str) -> Any:
     """Parse one fragment value: an option name, a number or ``year:value,...``."""
     if lever.kind == "option":
         return text
-    if lever.kind == "schedule" and ":" in text:
-        out: dict[int, Any] = {}
-        for part in text.split(","):
-            year, _, value = part.partition(":")
-            if not year.strip().isdigit():
-                raise InputError(f"schedule key {year!r} is not a year; allowed: "
-                                 f"year:value pairs, e.g. 2011:30,2014:0", key=lever.name)
-            out[int(year)] = _parse_number(lever, value)
-        return out
-    return _parse_number(lever, text)
+    if ":" not in text:
+        return _parse_number(lever, text, lever.name)
+    if lever.kind != "schedule":
+        raise InputError(f"takes one value for the whole run, not a year schedule; allowed: "
+                         f"{_allowed(lever)}", key=lever.name)
+    out: dict[int, Any] = {}
+    for part in text.split(","):
+        year, sep, value = part.partition(":")
+        if not sep or ":" in value or not _YEAR.fullmatch(year):
+            raise InputError(f"schedule key {part!r} is not a year; allowed: year:value pairs, "
+                             "e.g. 2011:30,2014:0", key=lever.name)
+        y = int(year)
+        if out and y <= max(out):      # as written: a repeated or earlier year is refused
+            raise InputError(f"schedule years must be listed in increasing order ({y} comes "
+                             f"after {max(out)})", key=lever.name)
+        out[y] = _parse_number(lever, value, f"{lever.name}.{y}")
+    return out
 
 
-def _parse_number(lever: _levers.Lever, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"{text!r} is not a number; allowed: {_allowed(lever)}",
-                         key=lever.name) from None
-    return value
+#: Numbers as the page reads them (no ``1_000``, ``nan`` or ``inf`` words).
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+_YEAR = re.compile(r"\s*\d+\s*")
+
+
+def _parse_number(lever: _levers.Lever, text: str, key: str) -> float:
+    if not _NUMBER.fullmatch(text):
+        raise InputError(f"{text!r} is not a number; allowed: {_allowed(lever)}", key=key)
+    return float(text)
 
 
 def parse_fragment(fragment: str, *, final_year: int | None = None) -> tuple[str | None,

@@ -139,12 +139,18 @@ function parseValue(name, text) {
     throw new LeverError(name, `takes one value for the whole run, not a year schedule; allowed: ${lever.allowed}`);
   }
   const out = {};
+  let last = null;
   for (const part of text.split(",")) {
-    const [y, v] = part.split(":");
-    if (!/^\s*\d+\s*$/.test(y || "") || v === undefined) {
-      throw new LeverError(name, `${JSON.stringify(part)} is not year:value; allowed: e.g. 2011:30,2014:0`);
+    const [y, v, extra] = part.split(":");
+    if (!/^\s*\d+\s*$/.test(y || "") || v === undefined || extra !== undefined) {
+      throw new LeverError(name, `schedule key ${JSON.stringify(part)} is not a year; allowed: year:value pairs, e.g. 2011:30,2014:0`);
     }
-    out[String(Number(y))] = number(v, `${name}.${Number(y)}`);
+    const year = Number(y);
+    if (last !== null && year <= last) {   // object keys sort themselves: check the text's order
+      throw new LeverError(name, `schedule years must be listed in increasing order (${year} comes after ${last})`);
+    }
+    last = year;
+    out[String(year)] = number(v, `${name}.${year}`);
   }
   return out;
 }
