@@ -334,3 +334,20 @@ def test_fragment_values_refused_alike(page, browser, text):
     assert (page_error is None) == python_ok, page_error
     if page_error is not None:
         assert page_error.startswith("special_fund")
+
+
+@pytest.mark.slow
+def test_user_file_with_its_own_time_step(browser, tmp_path):
+    own = tmp_path / "fine-step.toml"
+    own.write_text('extends = "stronger-package"\n\n[levers]\nspecial_fund = 90\n\n'
+                   '[run]\ntime_step = 0.03125\nfinal_year = 2017\n', encoding="utf-8")
+    out = tmp_path / "explorer.html"
+    assert main(["explore", str(own), "calibrated", "-o", str(out)]) == 0
+    data = _page_data(out)
+    assert data["presets"][0]["extends"] == str(own.resolve())
+    assert sorted(m["time_step"] for m in data["modules"].values()) == [0.015625, 0.03125]
+    values = _open(browser, out, "")                  # the first file given is the default
+    _assert_close(values, _python_kpis(own))
+    values = _open(browser, out, "#preset=fine-step&power_discount=2016:0.1")
+    _assert_close(values, _python_kpis(_what_if(tmp_path, str(own), {"power_discount":
+                                                                       {2016: 0.1}})))
