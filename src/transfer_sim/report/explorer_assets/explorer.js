@@ -469,7 +469,8 @@ function update(preset, own, opts) {
   document.body.getBoundingClientRect();   // layout now, so the time includes it
   const t3 = performance.now();
   window.explorer.last = { total: t3 - t0, model: t2 - t1, draw: t3 - t2, at: t3 };
-  $("timing").textContent = `updated in ${(t3 - t0).toFixed(1)} ms (model run ${(t2 - t1).toFixed(1)} ms, drawing ${(t3 - t2).toFixed(1)} ms)`;
+  const first = document.body.dataset.state !== "ready" ? "first update (the JIT warming up) " : "updated ";
+  $("timing").textContent = `${first}in ${(t3 - t0).toFixed(1)} ms (model run ${(t2 - t1).toFixed(1)} ms, drawing ${(t3 - t2).toFixed(1)} ms)`;
   document.body.dataset.state = "ready";
   return true;
 }
@@ -531,7 +532,7 @@ function numberControl(lever, box, row) {
   row.querySelector(".name").appendChild(Object.assign(document.createElement("span"), { className: "unit", textContent: lever.unit_text ? ` [${lever.unit_text}]` : "" }));
   let from = null, schedule = null, current = null;
   if (lever.kind === "schedule") {
-    from = document.createElement("select");
+    from = Object.assign(document.createElement("select"), { className: "from" });
     box.appendChild(from);
     schedule = Object.assign(document.createElement("input"), { type: "text", className: "schedule", spellcheck: false, title: "the whole schedule: a number for every year, or year:value steps such as 2011:30,2014:0" });
     row.insertBefore(schedule, row.querySelector(".desc"));
