@@ -29,13 +29,16 @@ from datetime import date
 
 import numpy as np
 
-from transfer_sim.analysis.kpis import KPIS
-from transfer_sim.engines import RunSpec, get_engine
+from transfer_sim.analysis.kpis import required_variables
+from transfer_sim.engines import get_engine
 from transfer_sim.inputs import levers
+from transfer_sim.inputs.scenarios import Scenario
+from transfer_sim.run.plan import plan
 
 #: Outputs an ensemble or a calibration reads: the KPI variables.
-KPI_VARIABLES = sorted({k.variable for k in KPIS if k.variable}
-                       | {"industrial_revenue", "nonresource_revenue"})
+KPI_VARIABLES = required_variables()
+#: The model's defaults run to 2020.
+TO_2020 = Scenario(name="defaults", final_year=2020)
 
 
 def random_levers(rng: np.random.Generator) -> dict[str, object]:
@@ -61,22 +64,23 @@ def measure(engine_name: str, runs: int, seed: int) -> dict[str, float]:
     """Measure one engine in this process."""
     engine = get_engine(engine_name)
     t0 = time.perf_counter()
-    engine.run(RunSpec(final_time=2020.0))
+    engine.run(plan(TO_2020))
     first = time.perf_counter() - t0
     t0 = time.perf_counter()
-    engine.run(RunSpec(final_time=2020.0))
+    engine.run(plan(TO_2020))
     full = time.perf_counter() - t0
 
     rng = np.random.default_rng(seed)
-    inputs = [levers.resolve(random_levers(rng), final_year=2020) for _ in range(runs)]
+    specs = [plan(Scenario(name="random", levers=random_levers(rng), final_year=2020),
+                  variables=KPI_VARIABLES) for _ in range(runs)]
     times = []
     t_all = time.perf_counter()
-    for inp in inputs:
+    for spec in specs:
         t0 = time.perf_counter()
-        raw = engine.run(RunSpec(inputs=inp, final_time=2020.0, variables=KPI_VARIABLES))
+        raw = engine.run(spec)
         times.append(time.perf_counter() - t0)
         if not np.isfinite(raw.data["nonresource_revenue"]).all():
-            raise SystemExit(f"{engine_name}: non-finite output for {inp}")
+            raise SystemExit(f"{engine_name}: non-finite output for {spec.inputs}")
     total = time.perf_counter() - t_all
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"backend": getattr(engine, "backend", engine_name), "first_run_s": first,

@@ -33,15 +33,15 @@ def one(args: argparse.Namespace) -> dict:
     """Run one configuration in this process and return its figures."""
     from transfer_sim.inputs.scenarios import load_scenario
     from transfer_sim.inputs.uncertainty import load_uncertainties
-    from transfer_sim.run.ensemble import run_ensemble
+    from transfer_sim.run.ensemble import EnsembleSpec, Execution, run_ensemble
 
     scenario = load_scenario(args.scenario)
     unc = load_uncertainties(args.uncertainty)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "ens.nc"
         t0 = time.perf_counter()
-        run_ensemble([scenario], unc, runs=args.runs, output=out, engine=args.engine,
-                     workers=args.workers, seed=1, progress=False)
+        spec = EnsembleSpec([scenario], unc, runs=args.runs, engine=args.engine, seed=1)
+        run_ensemble(spec, output=out, execution=Execution(workers=args.workers))
         wall = time.perf_counter() - t0
         size = out.stat().st_size
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -14,7 +14,6 @@ import xarray as xr
 
 from transfer_sim.analysis import checks
 from transfer_sim.analysis.kpis import kpi_table
-from transfer_sim.cli import check as check_cmd
 from transfer_sim.cli import main
 from transfer_sim.engines.simlin_engine import SimlinEngine
 from transfer_sim.errors import ModelError
@@ -104,7 +103,7 @@ def test_validate_accepts_every_bundled_scenario(capsys):
 # --- check ----------------------------------------------------------------------------
 
 def test_check_matrix_covers_every_lever_at_both_bounds():
-    cases = check_cmd.matrix()
+    cases = checks.matrix()
     by_levers = [c.levers for c in cases]
     for lever in LEVERS:
         if lever.kind == "option":
@@ -133,13 +132,15 @@ def test_check_command_passes_and_prints_the_table(capsys):
 
 
 def test_check_command_fails_when_a_check_fails(monkeypatch, capsys):
+    real = checks.check_dataset
+
     def fake(ds):
-        results = checks.check_dataset(ds)
+        results = real(ds)
         if json.loads(ds.attrs["levers"]) == {"land_discount": 0.7}:
             results[1] = checks.CheckResult("stocks_nonnegative", False, "negative: x (-1)")
         return results
 
-    monkeypatch.setattr(check_cmd, "check_dataset", fake)
+    monkeypatch.setattr(checks, "check_dataset", fake)
     code = main(["check", "--lever", "land_discount", "--final-year", "2015"])
     out = capsys.readouterr().out
     assert code == 1
@@ -148,14 +149,14 @@ def test_check_command_fails_when_a_check_fails(monkeypatch, capsys):
 
 
 def test_check_command_reports_a_run_that_fails(monkeypatch, capsys):
-    real = check_cmd.run_levers
+    real = checks.run_levers
 
     def flaky(levers, **kwargs):
         if levers.get("land_discount") == 0.0:
             raise ModelError("Simlin run failed: boom")
         return real(levers, **kwargs)
 
-    monkeypatch.setattr(check_cmd, "run_levers", flaky)
+    monkeypatch.setattr(checks, "run_levers", flaky)
     code = main(["check", "--lever", "land_discount", "--final-year", "2015"])
     out = capsys.readouterr().out
     assert code == 1

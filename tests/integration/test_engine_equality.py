@@ -58,16 +58,10 @@ def test_simlin_wasm_equals_simlin_vm(path):
     """Simlin's WebAssembly compilation (the default) equals its bytecode VM."""
     from transfer_sim.engines.simlin_engine import SimlinEngine
     from transfer_sim.engines.simlin_wasm import wasm_available
-    from transfer_sim.inputs.levers import resolve
+    from transfer_sim.run.plan import plan
 
     assert wasm_available(), "wasmtime is a dependency: the fast path must be there"
-    scenario = load_scenario(path)
-    from transfer_sim.inputs.parameters import to_inputs, validate_parameters
-
-    inputs = resolve(scenario.levers, final_year=scenario.final_year)
-    inputs.update(to_inputs(validate_parameters(scenario.parameters)))
-    spec = RunSpec(inputs=inputs, final_time=float(scenario.final_year),
-                   time_step=scenario.time_step)
+    spec = plan(load_scenario(path))
     wasm = SimlinEngine(backend="wasm").run(spec)
     vm = SimlinEngine(backend="vm").run(spec)
     np.testing.assert_array_equal(wasm.time, vm.time)

@@ -9,17 +9,20 @@ import sys
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import xarray as xr
 
+from transfer_sim.analysis.kpis import kpi_values, required_variables
 from transfer_sim.cli import main
-from transfer_sim.engines import RunSpec, get_engine
+from transfer_sim.engines import get_engine
 from transfer_sim.errors import InputError
-from transfer_sim.inputs.levers import resolve
 from transfer_sim.inputs.scenarios import load_scenario
 from transfer_sim.inputs.uncertainty import load_uncertainties
-from transfer_sim.run.ensemble import kpi_values, kpi_variables, run_ensemble, work_dir_for
+from transfer_sim.run.block_store import MANIFEST, BlockStore
+from transfer_sim.run.ensemble import default_variables, run_ensemble, work_dir_for
+from transfer_sim.run.plan import plan
 
 SCENARIOS = ("no-policy", "policy-as-written")
 RUNS = 12
@@ -52,8 +55,7 @@ def _same(a: xr.Dataset, b: xr.Dataset) -> None:
 def reference_path(tmp_path_factory, scenarios, unc):
     """An uninterrupted ensemble on one local worker process."""
     out = tmp_path_factory.mktemp("ref") / "ens.nc"
-    run_ensemble(scenarios, unc, runs=RUNS, output=out, seed=7, workers=1, chunk_size=4,
-                 progress=False)
+    run_ensemble(scenarios, unc, runs=RUNS, output=out, seed=7, workers=1, chunk_size=4)
     return out
 
 
@@ -73,12 +75,12 @@ def test_the_file_has_run_scenario_time_sector_dims_and_the_sampled_values(refer
         assert np.all((ds[u.name] >= lo) & (ds[u.name] <= hi))
         assert ds[u.name].attrs["distribution"] == u.describe()
         assert ds[u.name].attrs["source"] == u.source
-    assert set(kpi_variables()) <= set(ds.data_vars)
+    assert set(required_variables()) <= set(ds.data_vars)
     assert ds["revenue"].dims == ("scenario", "run", "time", "sector")
     assert ds["new_jobs"].dims == ("scenario", "run", "time")
     assert ds["new_jobs"].attrs["units"] == "wanren"
-    # only the indicators' variables by default
-    assert set(ds.data_vars) == set(kpi_variables()) | set(unc.names)
+    # only the indicators' variables (and revenue by sector) by default
+    assert set(ds.data_vars) == set(default_variables()) | set(unc.names)
     assert ds.attrs["seed"] == 7 and ds.attrs["sampler"] == "lhs"
     assert ds.attrs["uncertainty_sha256"] == unc.sha256
 
@@ -86,9 +88,9 @@ def test_the_file_has_run_scenario_time_sector_dims_and_the_sampled_values(refer
 def test_each_run_equals_a_single_run_with_its_sampled_values(reference, unc):
     engine = get_engine("simlin")
     for scen, run in (("no-policy", 0), ("policy-as-written", RUNS - 1)):
-        inputs = resolve(load_scenario(scen).levers, final_year=2015)
-        inputs.update({u.name: float(reference[u.name][run]) for u in unc})
-        raw = engine.run(RunSpec(inputs=inputs, variables=["new_jobs", "revenue"]))
+        sampled = {u.name: float(reference[u.name][run]) for u in unc}
+        raw = engine.run(plan(load_scenario(scen), extra_inputs=sampled,
+                              variables=["new_jobs", "revenue"]))
         got = reference.sel(scenario=scen, run=run)
         np.testing.assert_array_equal(got["new_jobs"].values, raw.data["new_jobs"])
         np.testing.assert_array_equal(got["revenue"].values, raw.data["revenue"])
@@ -103,13 +105,12 @@ def test_the_uncertainties_move_the_indicators(reference):
 def test_the_same_seed_gives_the_same_file_and_another_seed_another(tmp_path, scenarios, unc,
                                                                      reference):
     out = tmp_path / "again.nc"
-    run_ensemble(scenarios, unc, runs=RUNS, output=out, seed=7, workers=2, chunk_size=5,
-                 progress=False)
+    run_ensemble(scenarios, unc, runs=RUNS, output=out, seed=7, workers=2, chunk_size=5)
     _same(reference, _open(out))
     assert not work_dir_for(out).exists()
     other = tmp_path / "other.nc"
     run_ensemble(scenarios[:1], unc, runs=RUNS, output=other, seed=8, workers=1,
-                 chunk_size=4, progress=False)
+                 chunk_size=4)
     assert not np.array_equal(_open(other)["cost_elasticity"].values,
                               reference["cost_elasticity"].values)
 
@@ -126,13 +127,13 @@ def test_ctrl_c_after_some_blocks_then_rerun_gives_the_uninterrupted_file(tmp_pa
 
     with pytest.raises(KeyboardInterrupt):
         run_ensemble(scenarios, unc, runs=RUNS, output=out, seed=7, workers=1, chunk_size=4,
-                     progress=False, on_block=interrupt_after_two)
+                     on_block=interrupt_after_two)
     assert not out.exists()
     kept = sorted(p.name for p in work_dir_for(out).glob("*.h5"))
     assert len(kept) == 2
     resumed: list[int] = []
     run_ensemble(scenarios, unc, runs=RUNS, output=out, seed=7, workers=1, chunk_size=4,
-                 progress=False, on_block=lambda d, t: resumed.append(d))
+                 on_block=lambda d, t: resumed.append(d))
     assert resumed == [3, 4, 5, 6]  # only the 4 missing blocks of 6 ran
     _same(reference, _open(out))
 
@@ -145,10 +146,9 @@ def test_a_work_folder_of_other_settings_is_refused_not_mixed_in(tmp_path, scena
 
     with pytest.raises(KeyboardInterrupt):
         run_ensemble(scenarios[:1], unc, runs=8, output=out, seed=1, workers=1, chunk_size=4,
-                     progress=False, on_block=stop)
+                     on_block=stop)
     with pytest.raises(InputError, match="unfinished ensemble with other settings"):
-        run_ensemble(scenarios[:1], unc, runs=8, output=out, seed=2, workers=1, chunk_size=4,
-                     progress=False)
+        run_ensemble(scenarios[:1], unc, runs=8, output=out, seed=2, workers=1, chunk_size=4)
 
 
 def _cli(out: Path, *extra: str) -> list[str]:
@@ -169,6 +169,12 @@ def _wait_for_blocks(proc: subprocess.Popen, work: Path, n: int, timeout: float 
     pytest.fail("no blocks written in time")
 
 
+def _manifest(out: Path) -> dict:
+    import json
+
+    return json.loads((work_dir_for(out) / MANIFEST).read_text(encoding="utf-8"))
+
+
 def _children(pid: int) -> list[int]:
     import psutil
 
@@ -178,8 +184,7 @@ def _children(pid: int) -> list[int]:
 @pytest.fixture(scope="module")
 def cli_reference(tmp_path_factory, scenarios, unc):
     out = tmp_path_factory.mktemp("cliref") / "ens.nc"
-    run_ensemble(scenarios, unc, runs=60, output=out, seed=3, workers=2, chunk_size=3,
-                 progress=False)
+    run_ensemble(scenarios, unc, runs=60, output=out, seed=3, workers=2, chunk_size=3)
     return _open(out)
 
 
@@ -200,7 +205,14 @@ def test_sigkill_of_the_whole_command_then_rerun_gives_the_uninterrupted_file(tm
     assert not out.exists()
     kept = len(list(work_dir_for(out).glob("*.h5")))
     assert 3 <= kept < 40
-    assert not list(work_dir_for(out).glob("*.part"))  # no half-written block survives
+    # No half-written block survives: every block file is complete. A SIGKILL can leave a
+    # writer's hidden temporary .part file (not a block); resuming removes it.
+    for block in work_dir_for(out).glob("*.h5"):
+        with h5py.File(block, "r") as f:
+            assert f["values"].shape[0] == 3
+    (work_dir_for(out) / ".s000-c000099.h5.stale.part").write_bytes(b"half")
+    resumed = BlockStore.open(work_dir_for(out), _manifest(out)["fingerprint"], {})
+    assert not list(resumed.folder.glob("*.part"))
     done = subprocess.run(_cli(out), env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "resuming from" in done.stderr
@@ -239,7 +251,7 @@ def test_the_dask_path_gives_the_same_file_as_the_local_path(tmp_path, scenarios
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                       dashboard_address=None) as cluster:
         run_ensemble(scenarios, unc, runs=RUNS, output=out, seed=7, chunk_size=4,
-                     scheduler=cluster.scheduler_address, progress=False)
+                     scheduler=cluster.scheduler_address)
     _same(reference, _open(out))
 
 
@@ -262,7 +274,7 @@ def test_all_variables_keeps_every_model_output(tmp_path, unc):
 
     out = tmp_path / "all.nc"
     run_ensemble([load_scenario("no-policy")], unc, runs=2, output=out, workers=1,
-                 all_variables=True, progress=False)
+                 all_variables=True)
     with h5py.File(out, "r") as f:
         names = set(f.keys())
     assert set(output_variables(catalogue())) | set(unc.names) <= names
@@ -280,7 +292,7 @@ def test_scheduler_that_cannot_be_reached_is_one_line(tmp_path, capsys):
 
 
 def test_report_sections_of_an_ensemble_file(reference_path, tmp_path):
-    from transfer_sim.plotting.uncertainty import ensemble_file_sections
+    from transfer_sim.report.ensemble import ensemble_file_sections
 
     sections = ensemble_file_sections(reference_path)
     assert [s.title for s in sections] == ["Probability of meeting the targets",
@@ -308,15 +320,11 @@ def test_a_scenarios_calibrated_parameters_apply_unless_sampled(tmp_path):
     keep = [u for u in two if u.name in ("competitor_attractiveness", "asset_life")]
     unc = UncertaintySet(tuple(keep))
     out = tmp_path / "cal.nc"
-    run_ensemble([scen], unc, runs=2, output=out, workers=1, progress=False)
+    run_ensemble([scen], unc, runs=2, output=out, workers=1)
     ds = _open(out)
     engine = get_engine("simlin")
-    from transfer_sim.inputs.parameters import to_inputs
-
-    inputs = resolve(scen.levers, final_year=2015)
-    inputs.update(to_inputs(dict(scen.parameters)))
-    inputs.update({u.name: float(ds[u.name][1]) for u in unc})
-    raw = engine.run(RunSpec(inputs=inputs, variables=["nonresource_revenue"]))
+    sampled = {u.name: float(ds[u.name][1]) for u in unc}
+    raw = engine.run(plan(scen, extra_inputs=sampled, variables=["nonresource_revenue"]))
     np.testing.assert_array_equal(ds["nonresource_revenue"].isel(scenario=0, run=1).values,
                                   raw.data["nonresource_revenue"])
     prov = json.loads(ds.attrs["scenario_provenance"])["calibrated"]

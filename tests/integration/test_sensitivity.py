@@ -148,8 +148,7 @@ def test_model_morris_screening_runs_on_the_default_set(tmp_path):
 
     unc = load_uncertainties("default")
     table = run_sensitivity(load_scenario("policy-as-written"), unc, method="morris", runs=2,
-                            runs_file=tmp_path / "m.nc", kpis=["new_jobs"], workers=2,
-                            progress=False)
+                            runs_file=tmp_path / "m.nc", kpis=["new_jobs"], workers=2)
     mu = table[table["index"] == "mu_star"].set_index("parameter")
     assert list(mu.index) == unc.names and len(table) == 3 * len(unc)
     assert np.all(np.isfinite(mu["value"])) and np.all(mu["value"] >= 0)

@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from transfer_sim.analysis.kpis import KPIS, contribution_rate, format_table, kpi_table
+from transfer_sim.analysis.kpis import (
+    KPIS,
+    contribution_rate,
+    contribution_series,
+    format_table,
+    kpi_series,
+    kpi_table,
+    kpi_values,
+    required_variables,
+)
 from transfer_sim.errors import InputError
 
 TIME = np.arange(2005.0, 2015.25, 0.25)
@@ -82,3 +91,30 @@ def test_every_kpi_has_unit_and_label():
     assert [k.name for k in KPIS[:5]] == ["clusters_over_100yi", "nonresource_revenue",
                                           "contribution_rate", "new_jobs",
                                           "demonstration_parks"]
+
+
+def test_t3_over_time_is_the_increment_share_of_each_year_and_undefined_until_2010():
+    ds = _ds()
+    series = contribution_series(ds)
+    t = ds["time"].values
+    after = t > 2010
+    d_nr = ds["nonresource_revenue"].values - 2000 * 6
+    d_ind = ds["industrial_revenue"].values - (2000 * 6 + 1500)
+    np.testing.assert_allclose(series.values[after], 100 * d_nr[after] / d_ind[after],
+                               rtol=1e-14)
+    assert np.isnan(series.values[~after]).all()
+    for year in (2011.0, 2013.5, 2015.0):
+        assert float(contribution_rate(ds, year)) == float(series.sel(time=year))
+
+
+def test_the_table_series_and_values_agree_and_need_only_the_required_variables():
+    ds = _ds()[required_variables()]
+    table = kpi_table(ds).set_index("kpi")["value"]
+    values = kpi_values(ds)
+    series = kpi_series(ds)
+    for kpi in KPIS:
+        assert float(values[kpi.name]) == table[kpi.name]
+        assert float(series[kpi.name].sel(time=2015.0)) == table[kpi.name]
+        assert series[kpi.name].attrs["units"] == kpi.unit
+    with pytest.raises(InputError, match="results lack the variable 'industrial_revenue'"):
+        kpi_table(ds.drop_vars("industrial_revenue"))

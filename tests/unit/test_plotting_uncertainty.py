@@ -9,16 +9,15 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from transfer_sim.analysis.kpis import KPIS
+from transfer_sim.analysis.kpis import KPIS, kpi_series, kpi_values
+from transfer_sim.analysis.probabilities import target_probabilities
 from transfer_sim.errors import InputError
 from transfer_sim.plotting.uncertainty import (
     fan_chart,
     fan_charts,
     probability_chart,
     sensitivity_chart,
-    target_probabilities,
 )
-from transfer_sim.run.ensemble import kpi_series, kpi_values
 
 RUNS = 40
 TIME = np.arange(2005, 2015.25, 0.25)

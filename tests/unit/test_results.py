@@ -78,3 +78,19 @@ def test_stale_parts_of_a_killed_writer_are_removed_and_targets_kept(tmp_path):
     (tmp_path / "out.nc").write_bytes(b"whole")
     assert remove_stale_parts(tmp_path) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["out.nc"]
+
+
+def test_progress_off_a_terminal_logs_start_end_and_the_steps_of_short_work(capsys):
+    from transfer_sim.io.progress import progress_bar
+
+    report = progress_bar("calibrate", unit="steps")
+    for i, label in enumerate(["screen", "global search", "polish"], start=1):
+        report(i, 3, label)
+    many = progress_bar("ensemble")
+    for i in range(1, 101):
+        many(i, 100, f"run {i}")
+    quiet = progress_bar("x", enabled=False)
+    quiet(1, 1, "never shown")
+    assert capsys.readouterr().err.splitlines() == [
+        "calibrate: 3 steps", "calibrate: screen", "calibrate: global search",
+        "calibrate: polish", "calibrate: done", "ensemble: 100 runs", "ensemble: done"]

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from transfer_sim.analysis.kpis import required_variables
+from transfer_sim.analysis.probabilities import wilson_interval
 from transfer_sim.cli import main
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.levers import LEVERS
@@ -19,8 +21,7 @@ from transfer_sim.inputs.uncertainty import (
     load_uncertainties,
 )
 from transfer_sim.model.core import catalogue, load_pysd
-from transfer_sim.plotting.uncertainty import wilson_interval
-from transfer_sim.run.ensemble import SAMPLERS, kpi_variables, sample_unit
+from transfer_sim.run.ensemble import SAMPLERS, sample_unit
 
 # --- the bundled file ---------------------------------------------------------------
 
@@ -220,7 +221,7 @@ def test_kpi_variables_are_model_outputs_and_cover_every_indicator():
     from transfer_sim.analysis.kpis import KPIS
     from transfer_sim.engines.base import output_variables
 
-    names = kpi_variables()
+    names = required_variables()
     assert set(names) <= set(output_variables(catalogue()))
     assert {k.variable for k in KPIS if k.variable} <= set(names)
     assert {"industrial_revenue", "nonresource_revenue"} <= set(names)

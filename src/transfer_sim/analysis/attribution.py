@@ -48,12 +48,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from transfer_sim.analysis.kpis import KPIS, TARGET_YEAR, kpi_table
-from transfer_sim.engines import DEFAULT_ENGINE
+from transfer_sim.analysis.kpis import KPIS, TARGET_YEAR, kpi_values, required_variables
+from transfer_sim.engines import DEFAULT_ENGINE, get_engine
 from transfer_sim.errors import InputError
 from transfer_sim.inputs import levers as _levers
+from transfer_sim.inputs.levers import effective_inputs
+from transfer_sim.inputs.run_settings import validate_final_year
+from transfer_sim.inputs.scenarios import Scenario
+from transfer_sim.io.progress import Progress
+from transfer_sim.io.tables import format_text_table
 from transfer_sim.model.core import YEARS
-from transfer_sim.run.runner import FINAL_YEAR_RANGE, run_scenario
+from transfer_sim.run.plan import plan
 
 __all__ = [
     "Player",
@@ -293,36 +298,6 @@ def _check_count(n: int, max_players: int) -> None:
         raise InputError("no players", key="players")
 
 
-def effective_inputs(levers: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Return every lever's model input, the model's default where ``levers`` is silent.
-
-    Parameters
-    ----------
-    levers : mapping
-        Lever values (:attr:`transfer_sim.inputs.scenarios.Scenario.levers`).
-
-    Returns
-    -------
-    dict
-        Model constant -> array: schedules over every model year (2005-2020),
-        numbers as one-element arrays. Option levers appear through the levers they
-        govern.
-    """
-    given = _levers.resolve(levers)
-    out: dict[str, np.ndarray] = {}
-    for lever in _levers.LEVERS:
-        if lever.variable is None:
-            continue
-        if lever.variable in given:
-            value = given[lever.variable]
-        elif lever.kind == "schedule":
-            value = _levers.schedule_to_array(lever, lever.default)
-        else:
-            value = float(lever.default)  # type: ignore[arg-type]
-        out[lever.variable] = np.atleast_1d(np.asarray(value, dtype=float))
-    return out
-
-
 def _differs(a: np.ndarray, b: np.ndarray, final_year: int) -> bool:
     """Whether two inputs differ in a year the runs reach."""
     last = YEARS.index(final_year) + 1 if a.size == len(YEARS) else a.size
@@ -395,10 +370,9 @@ def lever_players(package: Mapping[str, Any], reference: Mapping[str, Any], *,
     return players, used
 
 
-def attribute(package: Any, reference: Any, *, engine: str = DEFAULT_ENGINE,
+def attribute(package: Scenario, reference: Scenario, *, engine: str = DEFAULT_ENGINE,
               by: Grouping = "auto", year: int = TARGET_YEAR,
-              max_players: int = MAX_PLAYERS,
-              progress: Callable[[int, int], None] | None = None) -> Attribution:
+              max_players: int = MAX_PLAYERS, progress: Progress | None = None) -> Attribution:
     """Split each indicator's change from ``reference`` to ``package`` among the levers.
 
     Runs the model once per subset of the differing levers (2^n runs) and computes
@@ -417,7 +391,7 @@ def attribute(package: Any, reference: Any, *, engine: str = DEFAULT_ENGINE,
     max_players : int
         Most players allowed (at most :data:`MAX_PLAYERS`).
     progress : callable, optional
-        Called as ``progress(done, total)`` after each run.
+        ``progress(done, total, label)`` after each run (:mod:`transfer_sim.io.progress`).
 
     Returns
     -------
@@ -429,88 +403,79 @@ def attribute(package: Any, reference: Any, *, engine: str = DEFAULT_ENGINE,
         When no lever differs, more than ``max_players`` do, or ``year`` is outside
         the allowed final years.
     """
-    lo, hi = FINAL_YEAR_RANGE
-    if isinstance(year, bool) or not isinstance(year, int) or not lo <= year <= hi:
-        raise InputError(f"year {year!r} is not allowed; a whole year from {lo} to {hi}",
-                         key="year")
+    year = validate_final_year(year, key="year")
     if max_players > MAX_PLAYERS:
         raise InputError(f"at most {MAX_PLAYERS} players allowed, not {max_players}",
                          key="max_players")
-    if dict(getattr(package, "parameters", {}) or {}) != dict(
-            getattr(reference, "parameters", {}) or {}):
+    if dict(package.parameters) != dict(reference.parameters):
         raise InputError(f"{package.name} and {reference.name} set different calibrated "
                          "parameters; attribution splits the effect of levers only, so both "
                          "must use the same parameters", key="parameters")
+    players, used = _players(package, reference, year=year, by=by, max_players=max_players)
+    values, engine_name = _subset_values(package, reference, players, year=year,
+                                         engine=engine, progress=progress)
+    phi, alone = shapley_values(values)
+    return Attribution(package=package.name, reference=reference.name, by=used,
+                       players=tuple(players), kpis=tuple(k.name for k in KPIS), values=values,
+                       shapley=phi, alone=alone, year=year, engine=engine_name,
+                       units=tuple(k.unit for k in KPIS), labels=tuple(k.label for k in KPIS))
+
+
+def _players(package: Scenario, reference: Scenario, *, year: int, by: Grouping,
+             max_players: int) -> tuple[list[Player], str]:
+    """:func:`lever_players`, suggesting the package's parent when there are too many."""
     try:
-        players, used = lever_players(package.levers, reference.levers, final_year=year,
-                                      by=by, max_players=max_players)
+        return lever_players(package.levers, reference.levers, final_year=year, by=by,
+                             max_players=max_players)
     except InputError as exc:
-        parent = getattr(package, "extends", None)
+        parent = package.extends
         if "allowed" not in exc.detail or not parent or parent == reference.name:
             raise
         raise InputError(f"{exc.detail}; or attribute {package.name} against the scenario it "
                          f"extends, reference={parent!r} (--reference {parent})",
                          key="levers") from None
+
+
+def _subset_values(package: Scenario, reference: Scenario, players: Sequence[Player], *,
+                   year: int, engine: str,
+                   progress: Progress | None) -> tuple[np.ndarray, str]:
+    """Run every subset of the players and return the indicators, shape ``(2^n, kpis)``.
+
+    Subset ``mask`` takes the package's model inputs for the players whose bit is set
+    and the reference's for the others; each is planned directly from those inputs
+    (with the scenarios' shared calibrated parameters and the package's time step,
+    else the reference's).
+    """
     pkg = effective_inputs(package.levers)
     ref = effective_inputs(reference.levers)
-    needed = sorted({k.variable for k in KPIS if k.variable}
-                    | {"nonresource_revenue", "industrial_revenue"})
     time_step = package.time_step if package.time_step is not None else reference.time_step
-    n = len(players)
-    series: list[dict[str, np.ndarray]] = []
-    time = np.empty(0)
-    engine_name = engine
-    for mask in range(1 << n):
+    base = dataclasses.replace(package, levers={}, final_year=year, time_step=time_step)
+    eng = get_engine(engine)
+    needed = required_variables()
+    n = 1 << len(players)
+    runs = []
+    for mask in range(n):
         chosen = dict(ref)
         for i, p in enumerate(players):
             if mask >> i & 1:
                 chosen.update({var: pkg[var] for var in p.variables})
-        subset = dataclasses.replace(
-            package, name=f"{package.name}-subset-{mask}", levers=_as_levers(chosen, year),
-            final_year=year, time_step=time_step)
-        ds = run_scenario(subset, engine=engine, variables=needed)
-        time = ds["time"].values
-        engine_name = str(ds.attrs.get("engine", engine))
-        series.append({name: ds[name].values for name in needed})
+        runs.append(eng.run(plan(base, extra_inputs=_model_inputs(chosen), variables=needed)))
         if progress is not None:
-            progress(mask + 1, 1 << n)
-    data = {name: (("scenario", "time"), np.stack([r[name] for r in series]))
-            for name in needed}
-    stacked = xr.Dataset(data, coords={"scenario": [str(i) for i in range(1 << n)],
-                                       "time": time})
-    table = kpi_table(stacked, year=year)
-    names = [k.name for k in KPIS]
-    wide = table.pivot(index="scenario", columns="kpi", values="value")
-    values = wide.loc[[str(i) for i in range(1 << n)], names].to_numpy(float)
-    phi, alone = shapley_values(values)
-    first = table.drop_duplicates("kpi").set_index("kpi")
-    return Attribution(package=package.name, reference=reference.name, by=used,
-                       players=tuple(players), kpis=tuple(names), values=values,
-                       shapley=phi, alone=alone, year=year, engine=engine_name,
-                       units=tuple(str(first.at[k, "unit"]) for k in names),
-                       labels=tuple(str(first.at[k, "label"]) for k in names))
+            progress(mask + 1, n, f"subset {mask + 1} of {n}")
+    stacked = xr.Dataset(
+        {v: (("scenario", "time", "sector")[:runs[0].data[v].ndim + 1],
+             np.stack([r.data[v] for r in runs])) for v in needed},
+        coords={"scenario": [str(i) for i in range(n)], "time": runs[0].time})
+    at_year = kpi_values(stacked, year)
+    values = np.stack([at_year[k.name].values for k in KPIS], axis=1).astype(float)
+    return values, eng.name
 
 
-def _as_levers(inputs: Mapping[str, np.ndarray], final_year: int) -> dict[str, Any]:
-    """Turn model inputs (one per lever variable) back into lever values.
-
-    Schedules become ``{year: value}`` for every year up to ``final_year``; option
-    levers are set to ``"custom"`` so the levers they govern are taken as given.
-    """
-    out: dict[str, Any] = {}
-    last = YEARS.index(final_year) + 1
-    for lever in _levers.LEVERS:
-        if lever.kind == "option":
-            if "custom" in lever.options:
-                out[lever.name] = "custom"
-            continue
-        value = inputs[str(lever.variable)]
-        if lever.kind == "schedule":
-            out[lever.name] = {y: float(v) for y, v in zip(YEARS[:last], value[:last],
-                                                            strict=True)}
-        else:
-            out[lever.name] = float(value[0])
-    return out
+def _model_inputs(inputs: Mapping[str, np.ndarray]) -> dict[str, float | np.ndarray]:
+    """Turn :func:`effective_inputs` arrays into engine inputs (numbers as floats)."""
+    kinds = {lever.variable: lever.kind for lever in _levers.LEVERS}
+    return {var: value if kinds.get(var) == "schedule" else float(value[0])
+            for var, value in inputs.items()}
 
 
 def format_attribution(attr: Attribution, kpis: Sequence[str] | None = None) -> str:
@@ -536,18 +501,12 @@ def format_attribution(attr: Attribution, kpis: Sequence[str] | None = None) -> 
     body.append(["total change"] + [f"{totals[k]:,.3g}" for k in idx])
     body.append(["  sum of levers alone"] + [f"{sum_alone[k]:,.3g}" for k in idx])
     body.append(["  interaction"] + [f"{totals[k] - sum_alone[k]:,.3g}" for k in idx])
-    rows = [header, units] + body
-    widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
-    fmt = lambda r: "  ".join(  # noqa: E731
-        c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths,
-                                                                           strict=True)))
     title = (f"Shapley attribution of {attr.package} against {attr.reference} in {attr.year} "
              f"({_count(len(attr.players), attr.by)}, {1 << len(attr.players)} runs on "
              f"{attr.engine})")
-    lines = [title, fmt(header), fmt(units), "  ".join("-" * w for w in widths)]
-    lines += [fmt(r) for r in body[:-3]]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += [fmt(r) for r in body[-3:]]
+    table = format_text_table(header, [units, *body], align="l" + "r" * len(chosen))
+    head, rule, unit_line, *rows = table.split("\n")
+    lines = [title, head, unit_line, rule, *rows[:-3], rule, *rows[-3:]]
     return "\n".join(lines)
 
 

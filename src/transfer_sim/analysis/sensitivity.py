@@ -31,9 +31,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from transfer_sim.analysis.kpis import KPIS
+from transfer_sim.analysis.kpis import KPIS, kpi_values
 from transfer_sim.errors import InputError
+from transfer_sim.inputs.scenarios import Scenario
 from transfer_sim.inputs.uncertainty import UncertaintySet
+from transfer_sim.run.ensemble import run_ensemble
 
 __all__ = [
     "METHODS",
@@ -233,7 +235,7 @@ def morris_indices(unit: np.ndarray, outputs: Mapping[str, np.ndarray],
     return _table(rows)
 
 
-def run_sensitivity(scenario: Any, uncertainties: UncertaintySet, *, method: str = "sobol",
+def run_sensitivity(scenario: Scenario, uncertainties: UncertaintySet, *, method: str = "sobol",
                     runs: int = 256, runs_file: str | os.PathLike[str],
                     kpis: Sequence[str] | None = None, levels: int = 4, seed: int = 0,
                     conf_level: float = 0.95, **ensemble_kwargs: Any) -> pd.DataFrame:
@@ -269,8 +271,6 @@ def run_sensitivity(scenario: Any, uncertainties: UncertaintySet, *, method: str
     pandas.DataFrame
         See :func:`sobol_indices` and :func:`morris_indices`.
     """
-    from transfer_sim.run.ensemble import kpi_values, run_ensemble
-
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}",
                          key="method")

@@ -7,11 +7,10 @@ import math
 import os
 import shlex
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from transfer_sim.analysis.calibration import calibrate, default_observed_path
-from transfer_sim.cli._common import add_engine, add_progress
+from transfer_sim.cli._common import add_engine, add_progress, progress_for
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.parameters import parameter_names
 from transfer_sim.inputs.scenarios import Scenario, load_scenario
@@ -89,17 +88,6 @@ def _extends(scenario: Scenario | None, output: Path) -> str | None:
     return os.path.relpath(scenario.path.resolve(), output.resolve().parent)
 
 
-def _progress(quiet: bool) -> Callable[[str], None] | None:
-    """Return a progress callback printing one line a step on stderr (None if quiet)."""
-    if quiet:
-        return None
-
-    def say(message: str) -> None:
-        print(f"calibrate: {message}", file=sys.stderr, flush=True)
-
-    return say
-
-
 def _command(args: argparse.Namespace) -> str:
     """Return the command line that reproduces this calibration (recorded in the layer)."""
     observed = args.observed if args.observed is not None else default_observed_path()
@@ -133,7 +121,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     result = calibrate(args.observed, args.parameters, scenario=scenario,
                        fit_until=args.fit_until, engine=args.engine, time_step=args.time_step,
                        maxiter=args.maxiter, popsize=args.popsize, seed=args.seed,
-                       progress=_progress(args.quiet))
+                       progress=progress_for(args, "calibrate", unit="steps"))
     print(result.summary())
     text = result.to_toml(name=args.name, extends=_extends(scenario, args.output),
                           command=_command(args))

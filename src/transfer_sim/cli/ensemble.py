@@ -8,7 +8,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from transfer_sim.cli._common import add_execution, positive_int, scenario_refs
+from transfer_sim.cli._common import add_execution, positive_int, progress_for, scenario_refs
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.uncertainty import load_uncertainties
 from transfer_sim.io.atomic import check_writable
@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _ensemble(args: argparse.Namespace) -> int:
-    from transfer_sim.plotting.uncertainty import format_probabilities, target_probabilities
+    from transfer_sim.analysis.probabilities import format_probabilities, target_probabilities
 
     scenarios = scenario_refs(args.scenarios)
     uncertainties = load_uncertainties(args.uncertainty)
@@ -49,11 +49,16 @@ def _ensemble(args: argparse.Namespace) -> int:
     work = work_dir_for(args.output)
     if work.exists():
         print(f"resuming from {work}", file=sys.stderr)
-    out = run_ensemble(scenarios, uncertainties, runs=args.runs, output=args.output,
-                       sampler=args.sampler, seed=args.seed, engine=args.engine,
-                       workers=args.workers, scheduler=args.scheduler,
-                       chunk_size=args.chunk_size, all_variables=args.all_variables,
-                       progress=not args.quiet)
+    try:
+        out = run_ensemble(scenarios, uncertainties, runs=args.runs, output=args.output,
+                           sampler=args.sampler, seed=args.seed, engine=args.engine,
+                           workers=args.workers, scheduler=args.scheduler,
+                           chunk_size=args.chunk_size, all_variables=args.all_variables,
+                           progress=progress_for(args, "ensemble"))
+    except KeyboardInterrupt as exc:
+        if exc.args:  # where the finished blocks are kept
+            print(f"\n{exc.args[0]}", file=sys.stderr)
+        raise
     print(f"wrote {out}", file=sys.stderr)
     with xr.open_dataset(out, engine="h5netcdf") as ds:
         print(format_probabilities(target_probabilities(ds)))

@@ -65,7 +65,7 @@ def _report(args: argparse.Namespace) -> int:
                          file=str(args.output), key="output")
     extra = []
     if args.ensemble is not None:
-        from transfer_sim.plotting.uncertainty import ensemble_file_sections
+        from transfer_sim.report.ensemble import ensemble_file_sections
 
         extra = ensemble_file_sections(args.ensemble)
     make_report(scenarios, args.output, reference=reference, engine=args.engine,

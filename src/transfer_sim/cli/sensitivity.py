@@ -12,6 +12,7 @@ from transfer_sim.cli._common import (
     add_execution,
     check_figure,
     positive_int,
+    progress_for,
     write_figure,
     write_table,
 )
@@ -66,7 +67,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
                             runs_file=runs_file, kpis=args.kpi, levels=args.levels,
                             seed=args.seed, engine=args.engine, workers=args.workers,
                             scheduler=args.scheduler, chunk_size=args.chunk_size,
-                            progress=not args.quiet)
+                            progress=progress_for(args, "sensitivity"))
     write_table(table, args.output)
     if args.figure is not None:
         write_figure(sensitivity_chart(table[table["index"].isin(["S1", "ST", "mu_star"])]),

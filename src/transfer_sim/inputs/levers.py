@@ -33,6 +33,7 @@ from transfer_sim.io.formatting import format_number
 from transfer_sim.model.core import YEARS
 
 __all__ = [
+    "effective_inputs",
     "Lever",
     "LEVERS",
     "get_lever",
@@ -355,3 +356,33 @@ def resolve(levers: Mapping[str, Any] | None = None, *, file: str | None = None,
         else:
             inputs[lever.variable] = float(value)  # type: ignore[arg-type]
     return inputs
+
+
+def effective_inputs(levers: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Return every lever's model input, the model's default where ``levers`` is silent.
+
+    Parameters
+    ----------
+    levers : mapping
+        Lever values (:attr:`transfer_sim.inputs.scenarios.Scenario.levers`).
+
+    Returns
+    -------
+    dict
+        Model constant -> array: schedules over every model year (2005-2020),
+        numbers as one-element arrays. Option levers appear through the levers they
+        govern.
+    """
+    given = resolve(levers)
+    out: dict[str, np.ndarray] = {}
+    for lever in LEVERS:
+        if lever.variable is None:
+            continue
+        if lever.variable in given:
+            value = given[lever.variable]
+        elif lever.kind == "schedule":
+            value = schedule_to_array(lever, lever.default)
+        else:
+            value = float(lever.default)  # type: ignore[arg-type]
+        out[lever.variable] = np.atleast_1d(np.asarray(value, dtype=float))
+    return out

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,8 +40,12 @@ from transfer_sim.errors import InputError
 from transfer_sim.inputs import _toml
 from transfer_sim.inputs import levers as _levers
 from transfer_sim.inputs import parameters as _parameters
+from transfer_sim.inputs.run_settings import (
+    DEFAULT_FINAL_YEAR,
+    validate_final_year,
+    validate_time_step,
+)
 from transfer_sim.model.core import default_scenarios_dir
-from transfer_sim.run.runner import DEFAULT_FINAL_YEAR, FINAL_YEAR_RANGE
 
 __all__ = ["DEFAULT_REFERENCE", "Scenario", "load_scenario", "find_scenario", "list_scenarios",
            "dump_scenario", "scenario_from_levers"]
@@ -220,20 +223,10 @@ def _check_run(run: Mapping[str, Any], file: str | None) -> dict[str, Any]:
     """Validate the ``[run]`` table: ``final_year`` and ``time_step``."""
     out: dict[str, Any] = {}
     if "final_year" in run:
-        fy = run["final_year"]
-        lo, hi = FINAL_YEAR_RANGE
-        if isinstance(fy, bool) or not isinstance(fy, int) or not lo <= fy <= hi:
-            raise InputError(f"{fy!r} is not allowed; allowed: a whole year from {lo} to {hi}",
-                             file=file, key="run.final_year")
-        out["final_year"] = fy
+        out["final_year"] = validate_final_year(run["final_year"], file=file,
+                                                key="run.final_year")
     if "time_step" in run:
-        ts = run["time_step"]
-        ok = (isinstance(ts, int | float) and not isinstance(ts, bool) and math.isfinite(ts)
-              and 2 ** -8 <= ts <= 0.25 and float(math.log2(ts)).is_integer())
-        if not ok:
-            raise InputError(f"{ts!r} is not allowed; allowed: a power of two from 2^-8 to "
-                             "0.25 Year (e.g. 0.0625)", file=file, key="run.time_step")
-        out["time_step"] = float(ts)
+        out["time_step"] = validate_time_step(run["time_step"], file=file, key="run.time_step")
     return out
 
 

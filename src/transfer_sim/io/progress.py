@@ -3,7 +3,9 @@
 Library functions take ``progress: Progress | None``; they call it after each unit of
 work (a run, a block, an evaluation) and never print. The command line makes the
 callback with :func:`progress_bar`: a tqdm bar on stderr when stderr is a terminal,
-else one line at the start and one at the end (for logs); nothing with ``--quiet``.
+else, for logs, one line at the start and one at the end, and a line per step with its
+label when the work has at most :data:`LOG_EACH_STEP_UP_TO` steps (a calibration's
+stages, counted in ``steps``); nothing with ``--quiet``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from __future__ import annotations
 import sys
 from typing import Protocol
 
-__all__ = ["Progress", "progress_bar", "NO_PROGRESS"]
+__all__ = ["Progress", "progress_bar", "NO_PROGRESS", "LOG_EACH_STEP_UP_TO"]
+
+#: Off a terminal, work of at most this many steps logs every step's label.
+LOG_EACH_STEP_UP_TO = 20
 
 
 class Progress(Protocol):
@@ -58,6 +63,8 @@ def _lines(description: str, unit: str) -> Progress:
         if not state["started"]:
             state["started"] = True
             print(f"{description}: {total} {unit}", file=sys.stderr, flush=True)
+        if label and total <= LOG_EACH_STEP_UP_TO and unit == "steps":
+            print(f"{description}: {label}", file=sys.stderr, flush=True)
         if done >= total:
             print(f"{description}: done", file=sys.stderr, flush=True)
             state["started"] = False

@@ -1,49 +1,7 @@
-"""Figures from result Datasets; never runs the model."""
+"""Figures from result Datasets; never runs the model.
 
-from transfer_sim.plotting.figures import (
-    FISCAL_FLOW_SERIES,
-    FISCAL_SERIES,
-    LEVER_SERIES,
-    SECTOR_LABELS,
-    TARGET_SERIES,
-    Series,
-    cjk_font,
-    contribution_series,
-    format_unit,
-    plot_attribution,
-    plot_difference,
-    plot_fiscal,
-    plot_indicator,
-    plot_levers,
-    plot_sector_stack,
-    plot_sectors,
-    plot_series,
-    plot_targets,
-    scenario_colors,
-    text,
-    use_cjk,
-)
+Everything in :mod:`transfer_sim.plotting.figures` is importable from here.
+"""
 
-__all__ = [
-    "Series",
-    "TARGET_SERIES",
-    "LEVER_SERIES",
-    "FISCAL_SERIES",
-    "FISCAL_FLOW_SERIES",
-    "SECTOR_LABELS",
-    "scenario_colors",
-    "cjk_font",
-    "use_cjk",
-    "text",
-    "format_unit",
-    "contribution_series",
-    "plot_series",
-    "plot_indicator",
-    "plot_targets",
-    "plot_sector_stack",
-    "plot_sectors",
-    "plot_difference",
-    "plot_levers",
-    "plot_fiscal",
-    "plot_attribution",
-]
+from transfer_sim.plotting.figures import *  # noqa: F403 - the subpackage's public face
+from transfer_sim.plotting.figures import __all__  # noqa: F401

@@ -402,8 +402,8 @@ def _figure_legend(fig: Figure, colors: Mapping[str, str], names: Sequence[str],
 def contribution_series(ds: xr.Dataset, start: int = _kpis.BASE_YEAR + 1) -> xr.DataArray:
     """Return T3, the contribution rate, in every whole year from ``start`` on [%].
 
-    Each value is :func:`transfer_sim.analysis.kpis.contribution_rate` with the increment
-    taken from the base year 2010 to the end of that year.
+    :func:`transfer_sim.analysis.kpis.contribution_series` (the one T3 formula, the
+    increment taken from the base year 2010) read at each whole year.
 
     Parameters
     ----------
@@ -418,13 +418,12 @@ def contribution_series(ds: xr.Dataset, start: int = _kpis.BASE_YEAR + 1) -> xr.
         Dims ``time`` (whole years) and those of ``ds`` but ``sector``.
     """
     _need(ds, "nonresource_revenue", "industrial_revenue")
-    sub = ds[["nonresource_revenue", "industrial_revenue"]]
-    all_times = sub["time"].values
+    all_times = ds["time"].values
     times = [float(t) for t in all_times if t >= start - 1e-9 and np.isclose(t, round(t))]
     if not times:
         raise InputError(f"results end before {start}", key="time")
-    values = [_kpis.contribution_rate(sub, year=t) for t in times]
-    out = xr.concat(values, dim=xr.DataArray(times, dims="time", name="time"))
+    series = _kpis.contribution_series(ds[["nonresource_revenue", "industrial_revenue"]])
+    out = series.sel(time=times).transpose("time", ...)
     out = out.drop_vars([c for c in out.coords if c not in out.dims])
     out.attrs = {"units": "%", "long_name": "contribution rate (贡献率)",
                  "description": "Non-resource share of the industrial revenue increment since "

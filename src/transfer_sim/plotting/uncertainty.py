@@ -1,16 +1,14 @@
-"""Ensemble and sensitivity figures and the probability-of-target table.
+"""Ensemble and sensitivity figures.
 
-Everything here takes data (an ensemble Dataset, a table) and returns a table, an
-Axes or a Figure; nothing runs the model. Plotting functions take an optional ``ax``
+Everything here takes data (an ensemble Dataset, a table) and returns an Axes or a
+Figure; nothing runs the model. The statistics they show are computed in
+:mod:`transfer_sim.analysis.probabilities`. Plotting functions take an optional ``ax``
 and return the Axes they drew on; the multi-panel ones return a Figure.
 """
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,130 +17,21 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from transfer_sim.analysis.kpis import KPIS, TARGET_YEAR
+from transfer_sim.analysis.kpis import KPIS, TARGET_YEAR, kpi_series
+from transfer_sim.analysis.probabilities import TARGETS, needed_variables
 from transfer_sim.errors import InputError
 from transfer_sim.plotting.figures import scenario_colors
-from transfer_sim.run.ensemble import kpi_series, kpi_values
 
 __all__ = [
     "BANDS",
-    "target_probabilities",
-    "format_probabilities",
-    "wilson_interval",
     "fan_chart",
     "fan_charts",
     "probability_chart",
     "sensitivity_chart",
-    "report_sections",
-    "ensemble_file_sections",
 ]
 
 #: Quantiles of the fan charts' bands: 5-95 %, 25-75 % and the median.
 BANDS = (0.05, 0.25, 0.5, 0.75, 0.95)
-_TARGETS = {k.name: k for k in KPIS if k.target is not None}
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Return the Wilson score interval of a binomial proportion.
-
-    Parameters
-    ----------
-    successes : int
-        Runs that met the target.
-    n : int
-        Runs.
-    z : float
-        Normal quantile (1.96 for 95 %).
-
-    Returns
-    -------
-    tuple of float
-        ``(low, high)`` in [0, 1]; ``(nan, nan)`` when ``n`` is 0.
-    """
-    if n <= 0:
-        return (math.nan, math.nan)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-def target_probabilities(ds: xr.Dataset, year: float = TARGET_YEAR) -> pd.DataFrame:
-    """Return the probability of meeting each of the document's targets per scenario.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        An ensemble (dims ``scenario``, ``run``, ``time``).
-    year : float
-        Year the targets refer to (2015).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``scenario, kpi, label, unit, target, runs, p_met, ci_low, ci_high,
-        p05, median, p95``: the share of runs with the indicator at or above its
-        target, its 95 % Wilson interval (sampling error of the ensemble), and the
-        indicator's 5 %, 50 % and 95 % quantiles. Runs where an indicator is
-        undefined (NaN) are left out of its count.
-    """
-    if "run" not in ds.dims:
-        raise InputError("not an ensemble: the results have no 'run' dimension", key="run")
-    values = kpi_values(ds[[v for v in _needed(ds)]], year)
-    scenarios = ([str(s) for s in ds["scenario"].values] if "scenario" in ds.dims
-                 else [str(ds.attrs.get("scenario", "run"))])
-    rows = []
-    for name, kpi in _TARGETS.items():
-        da = values[name]
-        for scen in scenarios:
-            v = da.sel(scenario=scen) if "scenario" in da.dims else da
-            arr = np.asarray(v.values, dtype=float).ravel()
-            arr = arr[np.isfinite(arr)]
-            met = int(np.sum(arr >= kpi.target))
-            lo, hi = wilson_interval(met, arr.size)
-            q = np.quantile(arr, [0.05, 0.5, 0.95]) if arr.size else [np.nan] * 3
-            rows.append({"scenario": scen, "kpi": name, "label": kpi.label, "unit": kpi.unit,
-                         "target": float(kpi.target), "runs": int(arr.size),
-                         "p_met": met / arr.size if arr.size else np.nan,
-                         "ci_low": lo, "ci_high": hi,
-                         "p05": float(q[0]), "median": float(q[1]), "p95": float(q[2])})
-    return pd.DataFrame(rows)
-
-
-def _needed(ds: xr.Dataset) -> list[str]:
-    names = {k.variable for k in KPIS if k.variable} | {"nonresource_revenue",
-                                                         "industrial_revenue"}
-    return [n for n in ds.data_vars if n in names]
-
-
-def format_probabilities(table: pd.DataFrame) -> str:
-    """Format a :func:`target_probabilities` table for the terminal.
-
-    One row per target, a column per scenario: ``P(met) [95 % interval]``.
-    """
-    scenarios = list(dict.fromkeys(table["scenario"]))
-    header = ["target", "unit", "2015 target"] + scenarios
-    lines = []
-    for kpi in dict.fromkeys(table["kpi"]):
-        sub = table[table["kpi"] == kpi].set_index("scenario")
-        first = sub.iloc[0]
-        cells = [str(first["label"]), str(first["unit"]), f">= {first['target']:g}"]
-        for s in scenarios:
-            r = sub.loc[s]
-            cells.append(f"{100 * r['p_met']:.0f} % [{100 * r['ci_low']:.0f}-"
-                         f"{100 * r['ci_high']:.0f}]")
-        lines.append(cells)
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=True)]
-
-    def fmt(cells: Sequence[str]) -> str:
-        return "  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-
-    runs = int(table["runs"].max()) if len(table) else 0
-    out = [f"Probability of meeting each target ({runs} runs; 95 % interval)", fmt(header),
-           "  ".join("-" * w for w in widths)]
-    return "\n".join(out + [fmt(c) for c in lines])
 
 
 def fan_chart(series: xr.DataArray, *, ax: Axes | None = None, target: float | None = None,
@@ -205,12 +94,12 @@ def fan_charts(ds: xr.Dataset, kpis: Sequence[str] | None = None) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    names = list(kpis) if kpis is not None else list(_TARGETS)
+    names = list(kpis) if kpis is not None else list(TARGETS)
     unknown = [k for k in names if k not in {kp.name for kp in KPIS}]
     if unknown:
         raise InputError(f"unknown indicator {unknown[0]!r}; allowed: "
                          f"{', '.join(k.name for k in KPIS)}", key="kpis")
-    series = kpi_series(ds[_needed(ds)])
+    series = kpi_series(ds[needed_variables(ds)])
     scenarios = ([str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else [None])
     colors = scenario_colors([s for s in scenarios if s is not None])
     fig, axes = plt.subplots(len(names), len(scenarios), squeeze=False, sharex=True,
@@ -315,63 +204,3 @@ def sensitivity_chart(indices: pd.DataFrame) -> Figure:
     return fig
 
 
-def report_sections(ds: xr.Dataset, *, source: str = "") -> list:
-    """Return the HTML report's sections for an ensemble.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        An ensemble file's Dataset.
-    source : str
-        The ensemble file's name, quoted in the captions.
-
-    Returns
-    -------
-    list of transfer_sim.report.Section
-        "Probability of meeting the targets" (table and chart) and "Indicators
-        under uncertainty" (fan charts).
-    """
-    from transfer_sim.report.html import Section, figure_html, table_html
-
-    table = target_probabilities(ds)
-    where = f" from {source}" if source else ""
-    runs = int(ds.sizes.get("run", 0))
-    shown = table[["scenario", "label", "target", "p_met", "ci_low", "ci_high", "p05",
-                   "median", "p95"]].rename(columns={
-                       "label": "indicator", "p_met": "P(met)", "ci_low": "95 % low",
-                       "ci_high": "95 % high", "p05": "5 %", "p95": "95 %"})
-    fig = probability_chart(table).figure
-    try:
-        chart = figure_html(fig, alt="probability of meeting each 2015 target",
-                            caption=f"Share of {runs} ensemble runs{where} meeting each target; "
-                                    "bars show 95 % Wilson intervals.")
-    finally:
-        plt.close(fig)
-    fans = fan_charts(ds)
-    try:
-        fan = figure_html(fans, alt="fan charts of the target indicators",
-                          caption=f"Median, 25-75 % and 5-95 % of {runs} runs{where}; dashed "
-                                  f"line: the {TARGET_YEAR} target.")
-    finally:
-        plt.close(fans)
-    return [Section("Probability of meeting the targets", table_html(shown) + chart),
-            Section("Indicators under uncertainty", fan)]
-
-
-def ensemble_file_sections(path: str | os.PathLike[str]) -> list:
-    """Read an ensemble file and return its report sections (see :func:`report_sections`).
-
-    Raises
-    ------
-    InputError
-        When the file cannot be read or holds no ensemble.
-    """
-    p = Path(path)
-    try:
-        ds = xr.open_dataset(p, engine="h5netcdf")
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the ensemble file ({exc})", file=str(p)) from None
-    with ds:
-        if "run" not in ds.dims:
-            raise InputError("not an ensemble file (no 'run' dimension)", file=str(p))
-        return report_sections(ds, source=p.name)

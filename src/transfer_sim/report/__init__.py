@@ -1,29 +1,12 @@
-"""The self-contained HTML report."""
+"""The self-contained HTML report.
 
-from transfer_sim.report.html import (
-    DEFAULT_REFERENCE,
-    Section,
-    attribution_html,
-    build_report,
-    figure_html,
-    kpi_table_html,
-    levers_html,
-    make_report,
-    provenance_html,
-    table_html,
-    write_report,
-)
+Everything in :mod:`transfer_sim.report.html` and :mod:`transfer_sim.report.ensemble` is
+importable from here.
+"""
 
-__all__ = [
-    "Section",
-    "figure_html",
-    "table_html",
-    "kpi_table_html",
-    "levers_html",
-    "attribution_html",
-    "provenance_html",
-    "build_report",
-    "write_report",
-    "make_report",
-    "DEFAULT_REFERENCE",
-]
+from transfer_sim.report import ensemble as _ensemble
+from transfer_sim.report import html as _html
+from transfer_sim.report.ensemble import *  # noqa: F403 - the subpackage's public face
+from transfer_sim.report.html import *  # noqa: F403
+
+__all__ = [*_html.__all__, *_ensemble.__all__]

@@ -1,41 +1,31 @@
-"""Lever values -> engine inputs -> run -> Dataset (engine-independent)."""
+"""Scenario -> run plan -> engine -> Dataset (engine-independent)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
-from transfer_sim.engines import DEFAULT_ENGINE, RunSpec, get_engine
+from transfer_sim.engines import DEFAULT_ENGINE, get_engine
 from transfer_sim.errors import InputError
-from transfer_sim.inputs import levers as _levers
-from transfer_sim.inputs import parameters as _parameters
+from transfer_sim.inputs.parameters import validate_parameters
+from transfer_sim.inputs.run_settings import DEFAULT_FINAL_YEAR, FINAL_YEAR_RANGE
+from transfer_sim.inputs.scenarios import Scenario
+from transfer_sim.io.formatting import jsonable
+from transfer_sim.run.plan import DEFAULT_SAVEPER, plan
 from transfer_sim.run.results import to_dataset
 
 __all__ = ["run", "run_levers", "run_scenario", "compare", "combine", "FINAL_YEAR_RANGE",
            "DEFAULT_FINAL_YEAR"]
 
-#: Final years a run may have: the document's 2015 up to 2020.
-FINAL_YEAR_RANGE = (2015, 2020)
-DEFAULT_FINAL_YEAR = 2015
-
-
-def _check_final_year(final_year: int) -> int:
-    lo, hi = FINAL_YEAR_RANGE
-    if isinstance(final_year, bool) or not isinstance(final_year, int | float) \
-            or int(final_year) != final_year or not lo <= final_year <= hi:
-        raise InputError(f"final year {final_year!r} is not allowed; allowed {lo} to {hi}",
-                         key="final_year")
-    return int(final_year)
-
 
 def run_levers(levers: Mapping[str, Any] | None = None, *, final_year: int = DEFAULT_FINAL_YEAR,
                engine: str = DEFAULT_ENGINE, time_step: float | None = None,
-               saveper: float = 0.25, variables: Sequence[str] | None = None,
+               saveper: float = DEFAULT_SAVEPER, variables: Sequence[str] | None = None,
                model_path: str | os.PathLike[str] | None = None,
                attrs: Mapping[str, Any] | None = None,
                parameters: Mapping[str, float] | None = None) -> xr.Dataset:
@@ -72,23 +62,29 @@ def run_levers(levers: Mapping[str, Any] | None = None, *, final_year: int = DEF
         Dims ``time`` and ``sector``; units and long names on every variable;
         provenance (model hash, versions, engine, levers) in ``attrs``.
     """
-    final_year = _check_final_year(final_year)
-    given = dict(levers or {})
-    inputs = _levers.resolve(given, final_year=final_year)
-    params = _parameters.validate_parameters(parameters)
-    inputs.update(_parameters.to_inputs(params, model_path=model_path))
+    scenario = Scenario(name="run", levers=dict(levers or {}),
+                        parameters=dict(parameters or {}), final_year=final_year,
+                        time_step=time_step)
+    return _run(scenario, engine=engine, saveper=saveper, variables=variables,
+                model_path=model_path, attrs=attrs)
+
+
+def _run(scenario: Scenario, *, engine: str, saveper: float = DEFAULT_SAVEPER,
+         variables: Sequence[str] | None, model_path: str | os.PathLike[str] | None,
+         attrs: Mapping[str, Any] | None) -> xr.Dataset:
+    """Plan ``scenario``, run it on ``engine`` and return the Dataset with provenance."""
+    spec = plan(scenario, saveper=saveper, variables=variables, model_path=model_path)
     eng = get_engine(engine, model_path)
-    spec = RunSpec(inputs=inputs, final_time=float(final_year), time_step=time_step,
-                   saveper=max(saveper, time_step or 0.0), variables=variables)
     raw = eng.run(spec)
-    meta = {"engine": eng.name, "engine_version": eng.version,
-            "engine_backend": getattr(eng, "backend", eng.name),
-            "levers": json.dumps(_jsonable(given), ensure_ascii=False),
-            "final_year": final_year}
-    if time_step is not None:
-        meta["time_step"] = float(time_step)
-    if params:
-        meta["parameters"] = json.dumps(params)
+    meta: dict[str, Any] = {
+        "engine": eng.name, "engine_version": eng.version,
+        "engine_backend": getattr(eng, "backend", eng.name),
+        "levers": json.dumps(jsonable(dict(scenario.levers)), ensure_ascii=False),
+        "final_year": int(spec.final_time)}
+    if spec.time_step is not None:
+        meta["time_step"] = float(spec.time_step)
+    if scenario.parameters:
+        meta["parameters"] = json.dumps(validate_parameters(scenario.parameters))
     meta.update(attrs or {})
     return to_dataset(raw, model_path=model_path, attrs=meta)
 
@@ -136,15 +132,7 @@ def _maybe_json(value: Any) -> Any:
     return value
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def run_scenario(scenario: Any, *, engine: str = DEFAULT_ENGINE,
+def run_scenario(scenario: Scenario, *, engine: str = DEFAULT_ENGINE,
                  final_year: int | None = None, time_step: float | None = None,
                  variables: Sequence[str] | None = None,
                  model_path: str | os.PathLike[str] | None = None) -> xr.Dataset:
@@ -163,15 +151,17 @@ def run_scenario(scenario: Any, *, engine: str = DEFAULT_ENGINE,
     model_path : path-like, optional
         Model file; the bundled model by default.
     """
-    return run_levers(
-        scenario.levers,
-        final_year=final_year if final_year is not None else scenario.final_year,
-        time_step=time_step if time_step is not None else scenario.time_step,
-        engine=engine, variables=variables, model_path=model_path,
-        attrs=scenario.provenance(), parameters=getattr(scenario, "parameters", None))
+    changes: dict[str, Any] = {}
+    if final_year is not None:
+        changes["final_year"] = final_year
+    if time_step is not None:
+        changes["time_step"] = time_step
+    run_as = dataclasses.replace(scenario, **changes) if changes else scenario
+    return _run(run_as, engine=engine, variables=variables, model_path=model_path,
+                attrs=scenario.provenance())
 
 
-def compare(scenarios: Sequence[Any], *, engine: str = DEFAULT_ENGINE,
+def compare(scenarios: Sequence[Scenario], *, engine: str = DEFAULT_ENGINE,
             final_year: int | None = None, variables: Sequence[str] | None = None,
             model_path: str | os.PathLike[str] | None = None) -> xr.Dataset:
     """Run several scenarios and stack them along a ``scenario`` dim.

@@ -1,0 +1,155 @@
+"""The calibration problem: model values at the observed years, and the payoff.
+
+:class:`CalibrationProblem` turns parameter values into model values at the observed
+years (one run of the fast engine, planned by :func:`transfer_sim.run.plan.plan`) and
+into the payoff: the sum of weighted squared relative errors,
+``sum(((model - observed) / observed / sigma)**2)``, where ``sigma`` is the relative
+standard error :data:`~transfer_sim.analysis.calibration.observed.CONFIDENCE_SIGMA`
+assumes for the observation's confidence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from transfer_sim.engines import DEFAULT_ENGINE, RawResult, get_engine
+from transfer_sim.errors import InputError, ModelError
+from transfer_sim.inputs import parameters as _parameters
+from transfer_sim.inputs.scenarios import Scenario
+from transfer_sim.model.core import SECTORS, YEARS
+from transfer_sim.run.plan import plan, with_inputs
+
+__all__ = ["CalibrationProblem", "BAD_RESIDUAL"]
+
+#: Residual used where the model gives no finite value (an unusable parameter set).
+BAD_RESIDUAL = 1e6
+
+
+@dataclass
+class CalibrationProblem:
+    """Model values at the observed years, and the payoff, as functions of parameters.
+
+    Parameters
+    ----------
+    observed : pandas.DataFrame
+        Checked observations (:func:`~transfer_sim.analysis.calibration.load_observed` or
+        :func:`~transfer_sim.analysis.calibration.check_observed`).
+    names : sequence of str
+        Parameters to vary (registry names, see :mod:`transfer_sim.inputs.parameters`).
+    start : mapping, optional
+        Values of every calibrated parameter before fitting; the model's own values
+        (overridden by ``scenario.parameters``) by default.
+    scenario : Scenario, optional
+        Lever values (and calibrated parameters) of the historical run; the model's
+        defaults (the policy as written) by default.
+    engine : {"simlin", "pysd"}
+        Engine; the fast one by default.
+    time_step : float, optional
+        Integration step [Year]; the scenario's, else the model's own.
+    model_path : path-like, optional
+        Model file; the bundled model by default.
+    """
+
+    observed: pd.DataFrame
+    names: Sequence[str]
+    start: Mapping[str, float] | None = None
+    scenario: Scenario | None = None
+    engine: str = DEFAULT_ENGINE
+    time_step: float | None = None
+    model_path: str | os.PathLike[str] | None = None
+    evaluations: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self.names = _parameters.expand_names(self.names)
+        if not self.names:
+            raise InputError("no parameters to fit", key="parameters")
+        base = _parameters.model_values(self.model_path)
+        base.update(self.scenario.parameters if self.scenario is not None else {})
+        base.update(self.start or {})
+        self.start_values: dict[str, float] = base
+        self._params = [_parameters.get_parameter(n) for n in self.names]
+        self.lower = np.array([p.bounds[0] for p in self._params])
+        self.upper = np.array([p.bounds[1] for p in self._params])
+        x0 = self.start_vector()
+        outside = [n for n, v, lo, hi in zip(self.names, x0, self.lower, self.upper, strict=True)
+                   if not lo <= v <= hi]
+        if outside:
+            raise InputError(f"starting value outside the calibration bounds for "
+                             f"{', '.join(outside)}", key="parameters")
+        self._outputs = sorted(set(self.observed["output"]))
+        # The scenario's levers (and parameters, replaced run by run) with its time step.
+        self._plan = plan(self.scenario, time_step=self.time_step, variables=self._outputs,
+                          saveper=1.0, model_path=self.model_path)
+        self.time_step = self._plan.time_step
+        self._engine = get_engine(self.engine, self.model_path)
+        self._years = self.observed["year"].to_numpy(dtype=float)
+        self._obs = self.observed["value"].to_numpy(dtype=float)
+        self._sigma = self.observed["sigma"].to_numpy(dtype=float)
+        self.final_time = float(max(self._years.max(), YEARS[0] + 1))
+
+    # -- coordinates
+    def start_vector(self) -> np.ndarray:
+        """Return the starting values of the fitted parameters."""
+        return np.array([self.start_values[n] for n in self.names], dtype=float)
+
+    def to_unit(self, x: np.ndarray) -> np.ndarray:
+        """Map parameter values to ``[0, 1]`` within their bounds."""
+        return (np.asarray(x, dtype=float) - self.lower) / (self.upper - self.lower)
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """Map ``[0, 1]`` coordinates back to parameter values."""
+        return self.lower + np.asarray(u, dtype=float) * (self.upper - self.lower)
+
+    def values(self, x: np.ndarray) -> dict[str, float]:
+        """Return every calibrated parameter's value with the fitted ones set to ``x``."""
+        out = dict(self.start_values)
+        out.update({n: float(v) for n, v in zip(self.names, x, strict=True)})
+        return out
+
+    # -- model
+    def run(self, x: np.ndarray, *, variables: Sequence[str] | None = None,
+            final_time: float | None = None, saveper: float = 1.0) -> RawResult:
+        """Run the model with the fitted parameters at ``x``; return the raw result.
+
+        The run is the scenario's plan with every calibrated parameter set to
+        :meth:`values` of ``x``, ending at the last observed year (or ``final_time``).
+        """
+        params = _parameters.to_inputs(self.values(x), model_path=self.model_path)
+        spec = dataclasses.replace(
+            with_inputs(self._plan, params), final_time=final_time or self.final_time,
+            saveper=max(saveper, self.time_step or 0.0),
+            variables=list(variables) if variables is not None else self._outputs)
+        self.evaluations += 1
+        return self._engine.run(spec)
+
+    def simulate(self, x: np.ndarray) -> np.ndarray:
+        """Return the model's value at each observation (same order as ``observed``)."""
+        raw = self.run(x)
+        out = np.empty(len(self.observed))
+        for i, (name, element, year) in enumerate(zip(
+                self.observed["output"], self.observed["element"], self._years, strict=True)):
+            series = raw.data[name]
+            if element:
+                series = series[:, SECTORS.index(element)]
+            out[i] = np.interp(year, raw.time, series)
+        return out
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        """Weighted relative errors ``(model - observed) / observed / sigma``."""
+        try:
+            sim = self.simulate(x)
+        except ModelError:
+            return np.full(len(self._obs), BAD_RESIDUAL)
+        r = (sim - self._obs) / self._obs / self._sigma
+        return np.where(np.isfinite(r), r, BAD_RESIDUAL)
+
+    def payoff(self, x: np.ndarray) -> float:
+        """Sum of weighted squared relative errors at ``x`` (smaller is better)."""
+        r = self.residuals(x)
+        return float(r @ r)

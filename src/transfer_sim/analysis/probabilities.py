@@ -1,0 +1,120 @@
+"""Probabilities of meeting the document's targets across an ensemble, with Wilson intervals.
+
+Statistics of an ensemble's indicators (:func:`transfer_sim.analysis.kpis.kpi_values`);
+figures of them are in :mod:`transfer_sim.plotting.uncertainty`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from transfer_sim.analysis.kpis import KPIS, TARGET_YEAR, kpi_values, required_variables
+from transfer_sim.errors import InputError
+from transfer_sim.io.tables import format_text_table
+
+__all__ = ["wilson_interval", "target_probabilities", "format_probabilities",
+           "needed_variables", "TARGETS"]
+
+#: The indicators with a target (T1-T5), by name.
+TARGETS = {k.name: k for k in KPIS if k.target is not None}
+
+
+def needed_variables(ds: xr.Dataset) -> list[str]:
+    """Return the variables of ``ds`` the indicators need (:func:`required_variables`)."""
+    names = set(required_variables())
+    return [n for n in ds.data_vars if n in names]
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Return the Wilson score interval of a binomial proportion.
+
+    Parameters
+    ----------
+    successes : int
+        Runs that met the target.
+    n : int
+        Runs.
+    z : float
+        Normal quantile (1.96 for 95 %).
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)`` in [0, 1]; ``(nan, nan)`` when ``n`` is 0.
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def target_probabilities(ds: xr.Dataset, year: float = TARGET_YEAR) -> pd.DataFrame:
+    """Return the probability of meeting each of the document's targets per scenario.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        An ensemble (dims ``scenario``, ``run``, ``time``).
+    year : float
+        Year the targets refer to (2015).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``scenario, kpi, label, unit, target, runs, p_met, ci_low, ci_high,
+        p05, median, p95``: the share of runs with the indicator at or above its
+        target, its 95 % Wilson interval (sampling error of the ensemble), and the
+        indicator's 5 %, 50 % and 95 % quantiles. Runs where an indicator is
+        undefined (NaN) are left out of its count.
+    """
+    if "run" not in ds.dims:
+        raise InputError("not an ensemble: the results have no 'run' dimension", key="run")
+    values = kpi_values(ds[needed_variables(ds)], year)
+    scenarios = ([str(s) for s in ds["scenario"].values] if "scenario" in ds.dims
+                 else [str(ds.attrs.get("scenario", "run"))])
+    rows = []
+    for name, kpi in TARGETS.items():
+        da = values[name]
+        for scen in scenarios:
+            v = da.sel(scenario=scen) if "scenario" in da.dims else da
+            arr = np.asarray(v.values, dtype=float).ravel()
+            arr = arr[np.isfinite(arr)]
+            met = int(np.sum(arr >= kpi.target))
+            lo, hi = wilson_interval(met, arr.size)
+            q = np.quantile(arr, [0.05, 0.5, 0.95]) if arr.size else [np.nan] * 3
+            rows.append({"scenario": scen, "kpi": name, "label": kpi.label, "unit": kpi.unit,
+                         "target": float(kpi.target), "runs": int(arr.size),
+                         "p_met": met / arr.size if arr.size else np.nan,
+                         "ci_low": lo, "ci_high": hi,
+                         "p05": float(q[0]), "median": float(q[1]), "p95": float(q[2])})
+    return pd.DataFrame(rows)
+
+
+def format_probabilities(table: pd.DataFrame) -> str:
+    """Format a :func:`target_probabilities` table for the terminal.
+
+    One row per target, a column per scenario: ``P(met) [95 % interval]``.
+    """
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    header = ["target", "unit", "2015 target", *scenarios]
+    rows = []
+    for kpi in dict.fromkeys(table["kpi"]):
+        sub = table[table["kpi"] == kpi].set_index("scenario")
+        first = sub.iloc[0]
+        cells = [str(first["label"]), str(first["unit"]), f">= {first['target']:g}"]
+        for s in scenarios:
+            r = sub.loc[s]
+            cells.append(f"{100 * r['p_met']:.0f} % [{100 * r['ci_low']:.0f}-"
+                         f"{100 * r['ci_high']:.0f}]")
+        rows.append(cells)
+    runs = int(table["runs"].max()) if len(table) else 0
+    return format_text_table(
+        header, rows, align="lll" + "r" * len(scenarios),
+        title=f"Probability of meeting each target ({runs} runs; 95 % interval)")
