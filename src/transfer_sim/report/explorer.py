@@ -105,6 +105,9 @@ SECTOR_LABELS: Mapping[str, str] = {
 #: Per-sector output drawn as "revenue by sector".
 SECTOR_VARIABLE = "revenue"
 _ASSETS = files("transfer_sim.report") / "explorer_assets"
+#: The outputs T3 is the ratio of the increments of (numerator, denominator).
+_T3_VARIABLES: tuple[str, str] = getattr(_kpis, "_T3_VARIABLES",
+                                         ("nonresource_revenue", "industrial_revenue"))
 
 
 def unit_text(unit: str) -> str:
@@ -251,9 +254,11 @@ def kpi_spec() -> list[dict[str, Any]]:
         if formula is None and kpi.variable is not None:
             formula = {"kind": "at", "variable": kpi.variable, "time": float(_kpis.TARGET_YEAR)}
         elif formula is None and kpi.name == "contribution_rate":
-            # kpis.contribution_rate: 100 * increment of one / increment of the other.
-            formula = {"kind": "ratio_of_increments", "numerator": "nonresource_revenue",
-                       "denominator": "industrial_revenue", "from": float(_kpis.BASE_YEAR),
+            # kpis.contribution_rate: 100 * increment of one / increment of the other,
+            # of the outputs kpis names for it.
+            numerator, denominator = _T3_VARIABLES
+            formula = {"kind": "ratio_of_increments", "numerator": numerator,
+                       "denominator": denominator, "from": float(_kpis.BASE_YEAR),
                        "to": float(_kpis.TARGET_YEAR), "scale": 100.0}
         elif formula is None:
             raise InputError("computed indicator without a formula the explorer knows; add "
