@@ -512,7 +512,7 @@ function buildControls() {
   row.querySelector("b").textContent = lever.label_zh;
     row.querySelector(".en").textContent = lever.label_en;
     row.querySelector("code").textContent = lever.name;
-    row.querySelector(".desc").textContent = lever.description;
+    row.querySelector(".desc").textContent = `${lever.description} Allowed: ${lever.allowed}.`;
     sections[lever.section].appendChild(row);
     controls[lever.name] = (lever.kind === "option" ? optionControl : numberControl)(lever, row.querySelector(".row"), row);
   }
