@@ -351,3 +351,44 @@ def test_user_file_with_its_own_time_step(browser, tmp_path):
     values = _open(browser, out, "#preset=fine-step&power_discount=2016:0.1")
     _assert_close(values, _python_kpis(_what_if(tmp_path, str(own), {"power_discount":
                                                                        {2016: 0.1}})))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("formula", [
+    {"kind": "at", "variable": "new_jobs", "time": 2013.25},
+    {"kind": "increment", "variable": "fund_spent", "from": 2012.0, "to": 2015.0},
+    {"kind": "increment", "variable": "revenue[equipment]", "from": 2011.5, "to": 2014.0},
+    {"kind": "ratio_of_increments", "numerator": "nonresource_revenue",
+     "denominator": "industrial_revenue", "from": 2011.0, "to": 2014.0, "scale": 100.0},
+])
+def test_page_formula_kinds_equal_python(page, browser, tmp_path, formula):
+    """Every formula kind of the spec (not only those kpis uses today) evaluates alike."""
+    browser.open(page.as_uri() + "#preset=no-policy", ready=READY)
+    own = {"special_fund": 50.0, "land_discount": {2012: 0.2}}
+    got = browser.evaluate(f"explorer.evaluateFormula({json.dumps(formula)}, 'weaker-package', "
+                           f"{json.dumps(own)})")
+    ds = run_scenario(load_scenario(_what_if(tmp_path, "weaker-package", own)))
+    names = [formula[k] for k in ("variable", "numerator", "denominator") if k in formula]
+    series = {}
+    for name in names:
+        base, _, sector = name.partition("[")
+        da = ds[base].sel(sector=sector.rstrip("]")) if sector else ds[base]
+        series[name] = da.values
+    expected = explorer.evaluate_kpis([{"name": "x", "formula": formula}], ds["time"].values,
+                                      series)["x"]
+    assert got == pytest.approx(expected, rel=REL)
+
+
+@pytest.mark.slow
+def test_preset_menu_and_reset_drop_the_changes(page, browser):
+    _open(browser, page, "#preset=policy-as-written&special_fund=90")
+    browser.evaluate("""(() => { const s = document.getElementById('preset');
+        s.value = 'late-start'; s.dispatchEvent(new Event('change')); })()""")
+    assert browser.evaluate("location.hash") == "#preset=late-start"
+    assert browser.evaluate("document.querySelector('input[name=policy_start_year]').value") \
+        == "2013"
+    browser.evaluate("location.hash = '#preset=late-start&special_fund=90'")
+    browser.wait_for("explorer.state.own.special_fund === 90")
+    browser.evaluate("document.getElementById('reset').click()")
+    assert browser.evaluate("location.hash") == "#preset=late-start"
+    assert browser.evaluate("explorer.state.own") == {}

@@ -658,6 +658,14 @@ async function start() {
   fromHash();
 }
 
-window.explorer = { resolve, mergeLevers, parseFragment, formatFragment, toToml, validateValue, kpiValues, state, change,
+// Evaluates any indicator formula on a run of a preset plus levers (the tests compare it with Python).
+function evaluateFormula(formula, preset, own) {
+  const p = PRESETS[preset], mod = modules[p.module];
+  const run = simulate(mod, Object.assign({}, p.parameters, resolve(mergeLevers(p.levers, own), p.final_year)));
+  for (const key of ["variable", "numerator", "denominator"]) if (formula[key]) run.get(formula[key]);
+  return evaluate(formula, run);
+}
+
+window.explorer = { resolve, mergeLevers, parseFragment, formatFragment, toToml, validateValue, kpiValues, state, change, evaluateFormula,
                     inputsFor: (preset, own) => Object.assign({}, PRESETS[preset].parameters, resolve(mergeLevers(PRESETS[preset].levers, own), PRESETS[preset].final_year)) };
 start().catch((e) => { $("timing").textContent = `failed: ${e.message}`; document.body.dataset.state = "failed"; throw e; });
