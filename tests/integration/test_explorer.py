@@ -20,11 +20,11 @@ from transfer_sim.analysis.kpis import kpi_table
 from transfer_sim.cli import main
 from transfer_sim.errors import InputError
 from transfer_sim.inputs import levers as _levers
-from transfer_sim.inputs import parameters as _parameters
 from transfer_sim.inputs.scenarios import list_scenarios, load_scenario
 from transfer_sim.model.core import YEARS
 from transfer_sim.report import explorer
 from transfer_sim.report.chromium import Chromium, find_chromium
+from transfer_sim.run.plan import plan
 from transfer_sim.run.runner import run_scenario
 
 REL = 1e-6
@@ -89,10 +89,8 @@ def _assert_close(page_values: dict[str, float], python_values: dict[str, float]
 
 
 def _python_inputs(scenario_file: Path | str) -> dict[str, float]:
-    s = load_scenario(scenario_file)
-    inputs = _levers.resolve(s.levers, final_year=s.final_year)
-    inputs.update(_parameters.to_inputs(dict(s.parameters)))
-    return explorer.expand_inputs(inputs)
+    """The model inputs `transfer-sim run` gives the engine (levers, then parameters)."""
+    return explorer.expand_inputs(plan(load_scenario(scenario_file)).inputs)
 
 
 def _draw(rng: random.Random, lever: _levers.Lever) -> float:

@@ -45,6 +45,7 @@ from transfer_sim.inputs.scenarios import Scenario
 from transfer_sim.io.atomic import atomic_write_text
 from transfer_sim.io.formatting import format_number
 from transfer_sim.model.core import SECTORS, YEARS, catalogue, model_hash
+from transfer_sim.run.plan import plan
 
 __all__ = [
     "HEADLINE_SCENARIOS",
@@ -314,13 +315,6 @@ def evaluate_kpis(spec: Sequence[Mapping[str, Any]], time: np.ndarray,
     return out
 
 
-def _run_specs(scenario: Scenario, default_dt: float) -> tuple[float, float, float]:
-    """Return (final time, time step, save interval) as ``run_levers`` runs the scenario."""
-    dt = scenario.time_step
-    return (float(scenario.final_year), float(dt if dt is not None else default_dt),
-            float(max(0.25, dt or 0.0)))
-
-
 def _extends_ref(scenario: Scenario) -> str:
     """Return how an exported TOML names the preset in ``extends``."""
     from transfer_sim.model.core import default_scenarios_dir
@@ -368,7 +362,9 @@ def _modules(scenarios: Sequence[Scenario], engine: Any) -> tuple[dict[str, dict
     modules: dict[str, dict[str, Any]] = {}
     keys = []
     for s in scenarios:
-        specs = _run_specs(s, engine._default_dt)
+        spec = plan(s)          # the run settings `transfer-sim run` uses
+        dt = spec.time_step if spec.time_step is not None else engine._default_dt
+        specs = (float(spec.final_time), float(dt), float(spec.saveper))
         key = "-".join(format_number(v) for v in specs)
         if key not in modules:
             try:

@@ -120,6 +120,12 @@ function resolve(levers, finalYear) {
   return inputs;
 }
 
+// The module's inputs for a preset's run with these levers: the levers, then the preset's
+// calibrated parameters (the order of transfer_sim.run.plan).
+function inputsOf(preset, levers) {
+  return Object.assign(resolve(levers, preset.final_year), preset.parameters);
+}
+
 // ---- the URL fragment ---------------------------------------------------------------
 function valueText(v) {
   return isSchedule(v) ? years(v).map((y) => `${y}:${fmt(v[y])}`).join(",") : (typeof v === "string" ? v : fmt(v));
@@ -438,7 +444,7 @@ function governedValues(opt) {
 function apply(preset, own, { fromHash = false } = {}) {
   const p = PRESETS[preset];
   const levers = mergeLevers(p.levers, own);
-  const inputs = Object.assign({}, p.parameters, resolve(levers, p.final_year));   // may throw
+  const inputs = inputsOf(p, levers);   // may throw
   state.preset = preset; state.own = own; state.valid = { preset, own };
   showError("");
   if (!fromHash) {
@@ -653,7 +659,7 @@ async function start() {
   buildStatic(); buildControls();
   for (const [key, m] of Object.entries(DATA.modules)) modules[key] = await loadModule(m);
   const ref = DATA.reference;
-  refRun = simulate(modules[ref.module], Object.assign({}, ref.parameters, resolve(ref.levers, ref.final_year)));
+  refRun = simulate(modules[ref.module], inputsOf(ref, ref.levers));
   window.addEventListener("hashchange", fromHash);
   fromHash();
 }
@@ -661,11 +667,11 @@ async function start() {
 // Evaluates any indicator formula on a run of a preset plus levers (the tests compare it with Python).
 function evaluateFormula(formula, preset, own) {
   const p = PRESETS[preset], mod = modules[p.module];
-  const run = simulate(mod, Object.assign({}, p.parameters, resolve(mergeLevers(p.levers, own), p.final_year)));
+  const run = simulate(mod, inputsOf(p, mergeLevers(p.levers, own)));
   for (const key of ["variable", "numerator", "denominator"]) if (formula[key]) run.get(formula[key]);
   return evaluate(formula, run);
 }
 
 window.explorer = { resolve, mergeLevers, parseFragment, formatFragment, toToml, validateValue, kpiValues, state, change, evaluateFormula,
-                    inputsFor: (preset, own) => Object.assign({}, PRESETS[preset].parameters, resolve(mergeLevers(PRESETS[preset].levers, own), PRESETS[preset].final_year)) };
+                    inputsFor: (preset, own) => inputsOf(PRESETS[preset], mergeLevers(PRESETS[preset].levers, own)) };
 start().catch((e) => { $("timing").textContent = `failed: ${e.message}`; document.body.dataset.state = "failed"; throw e; });
