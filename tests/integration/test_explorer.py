@@ -390,3 +390,27 @@ def test_preset_menu_and_reset_drop_the_changes(page, browser):
     browser.evaluate("document.getElementById('reset').click()")
     assert browser.evaluate("location.hash") == "#preset=late-start"
     assert browser.evaluate("explorer.state.own") == {}
+
+
+@pytest.mark.slow
+def test_option_then_governed_lever_is_custom(page, browser, tmp_path):
+    _open(browser, page, "#preset=policy-as-written")
+    browser.evaluate("""(() => { const s = document.querySelector('select[name=tax_relief]');
+        s.value = 'three-free-three-half'; s.dispatchEvent(new Event('change')); })()""")
+    assert browser.evaluate("location.hash") == \
+        "#preset=policy-as-written&tax_relief=three-free-three-half"
+    assert browser.evaluate("document.querySelector('input[name=tax_exempt_years]').value") \
+        == "3"
+    browser.evaluate("""(() => { const s = document.querySelector('input[name=tax_exempt_years]');
+        s.value = '1'; s.dispatchEvent(new Event('input')); })()""")
+    own = browser.evaluate("explorer.state.own")
+    assert browser.evaluate("document.querySelector('select[name=tax_relief]').value") == "custom"
+    toml = tmp_path / "custom.toml"
+    toml.write_text(browser.evaluate("document.getElementById('toml').textContent"),
+                    encoding="utf-8")
+    scenario = load_scenario(toml)
+    assert scenario.levers["tax_relief"] == "custom"
+    assert (scenario.levers["tax_exempt_years"], scenario.levers["tax_half_years"]) == (1, 3)
+    assert set(scenario.own_levers) == set(own)
+    values = {k: float(v) for k, v in browser.evaluate(VALUES).items()}
+    _assert_close(values, _python_kpis(toml))
