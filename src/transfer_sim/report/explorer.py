@@ -362,7 +362,7 @@ def _modules(scenarios: Sequence[Scenario], engine: Any) -> tuple[dict[str, dict
     modules: dict[str, dict[str, Any]] = {}
     keys = []
     for s in scenarios:
-        spec = plan(s)          # the run settings `transfer-sim run` uses
+        spec = plan(s, model_path=engine.model_path)    # the settings `transfer-sim run` uses
         dt = spec.time_step if spec.time_step is not None else engine._default_dt
         specs = (float(spec.final_time), float(dt), float(spec.saveper))
         key = "-".join(format_number(v) for v in specs)
