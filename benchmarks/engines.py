@@ -108,10 +108,12 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.child, args.runs, args.seed)))
         return
-    # Translate once before timing anything.
+    # Translate once and read the model facts before timing anything.
     from transfer_sim.model.core import translated_model_path
+    from transfer_sim.model.facts import model_facts
 
     translated_model_path()
+    model_facts()
     res = {"simlin": _child("simlin", args.simlin_runs, args.seed)}
     if args.pysd_runs > 0:
         res["pysd"] = _child("pysd", args.pysd_runs, args.seed)

@@ -1,4 +1,8 @@
-"""Shared fixtures: one translation cache per test run, figures closed after each test."""
+"""Shared fixtures: one translation cache per test run, figures closed after each test.
+
+``facts`` (the model facts, built once per session: on a cold cache this translates
+the model with PySD) is for integration tests; ``tests/unit`` refuses to read them.
+"""
 
 from __future__ import annotations
 
@@ -32,3 +36,11 @@ def _close_figures():
 def repo_root() -> Path:
     """The repository root."""
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def facts():
+    """The bundled model's facts (:func:`transfer_sim.model.facts.model_facts`)."""
+    from transfer_sim.model.facts import model_facts
+
+    return model_facts()

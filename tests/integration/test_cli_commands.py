@@ -81,6 +81,7 @@ def test_run_writes_csv_by_suffix(tmp_path, capsys):
     assert set(revenue["unit"]) == {expected["nonresource_revenue"].attrs["units"]}
 
 
+@pytest.mark.slow
 def test_python_dash_m_levers_lists_every_lever():
     env = dict(os.environ)
     proc = subprocess.run([sys.executable, "-m", "transfer_sim", "levers"], env=env,

@@ -5,6 +5,9 @@ integration on the same equations; measured differences are ~1e-13 (floating-poi
 order of operations). Both run at a coarse step of 0.5 year so that the whole folder
 runs on PySD in about a minute: equality of the engines does not depend on the step,
 and one scenario is also compared at a finer step, to 2020.
+
+Only the cross-engine tests run PySD (marked ``pysd``); the WebAssembly = VM and
+fork tests run Simlin alone.
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ import pytest
 from transfer_sim.engines import RunSpec, get_engine
 from transfer_sim.inputs.scenarios import list_scenarios, load_scenario
 from transfer_sim.run.runner import run_scenario
-
-pytestmark = pytest.mark.pysd
 
 RTOL = 1e-9
 
@@ -33,6 +34,7 @@ def _assert_equal(a, b):
         assert a[name].dims == b[name].dims
 
 
+@pytest.mark.pysd
 @pytest.mark.parametrize("path", list_scenarios(), ids=lambda p: p.stem)
 def test_scenario_equal_on_both_engines(path):
     scenario = load_scenario(path)
@@ -41,6 +43,7 @@ def test_scenario_equal_on_both_engines(path):
     _assert_equal(fast, ref)
 
 
+@pytest.mark.pysd
 def test_equal_at_a_finer_step_to_2020():
     scenario = load_scenario("policy-as-written")
     fast = run_scenario(scenario, engine="simlin", final_year=2020, time_step=0.25)
@@ -48,6 +51,7 @@ def test_equal_at_a_finer_step_to_2020():
     _assert_equal(fast, ref)
 
 
+@pytest.mark.pysd
 def test_engines_report_their_names():
     assert get_engine("simlin").name == "simlin"
     assert get_engine("pysd").name == "pysd"
@@ -86,6 +90,7 @@ def _child_run(queue):
     queue.put(float(raw.data["nonresource_revenue"][-1]))
 
 
+@pytest.mark.slow
 def test_wasm_engine_can_be_built_in_a_forked_worker():
     """Ensemble workers fork from a process that may already hold a wasm engine."""
     import multiprocessing

@@ -188,6 +188,7 @@ def cli_reference(tmp_path_factory, scenarios, unc):
     return _open(out)
 
 
+@pytest.mark.slow
 def test_sigkill_of_the_whole_command_then_rerun_gives_the_uninterrupted_file(tmp_path,
                                                                             cli_reference):
     out = tmp_path / "ens.nc"
@@ -219,6 +220,7 @@ def test_sigkill_of_the_whole_command_then_rerun_gives_the_uninterrupted_file(tm
     _same(cli_reference, _open(out))
 
 
+@pytest.mark.slow
 def test_a_killed_worker_stops_the_command_in_one_line_and_a_rerun_resumes(tmp_path,
                                                                          cli_reference):
     out = tmp_path / "ens.nc"
@@ -243,6 +245,7 @@ def test_a_killed_worker_stops_the_command_in_one_line_and_a_rerun_resumes(tmp_p
     _same(cli_reference, _open(out))
 
 
+@pytest.mark.slow
 def test_the_dask_path_gives_the_same_file_as_the_local_path(tmp_path, scenarios, unc,
                                                              reference):
     from distributed import LocalCluster

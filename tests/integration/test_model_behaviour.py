@@ -27,7 +27,7 @@ def _kpis(ds):
 def test_time_step_converges(path):
     """Halving TIME STEP moves no indicator by more than 0.5 % (every bundled scenario)."""
     scenario = load_scenario(path)
-    dt = scenario.time_step or get_engine(ENGINE)._default_dt
+    dt = scenario.time_step or get_engine(ENGINE).default_time_step
     coarse = _kpis(run_scenario(scenario, engine=ENGINE, time_step=dt))
     fine = _kpis(run_scenario(scenario, engine=ENGINE, time_step=dt / 2))
     moved = (coarse - fine).abs() / fine.abs().where(fine.abs() > 0, 1.0)

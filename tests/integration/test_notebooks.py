@@ -30,6 +30,7 @@ def test_notebook_is_committed_without_outputs(path):
             assert cell.execution_count is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path, monkeypatch):
     monkeypatch.setenv("TRANSFER_SIM_NB_QUICK", "1")

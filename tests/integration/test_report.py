@@ -198,6 +198,7 @@ def _chromium() -> str | None:
     return None
 
 
+@pytest.mark.slow
 def test_renders_in_a_real_browser(made, tmp_path):
     browser = _chromium()
     if browser is None:

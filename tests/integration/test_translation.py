@@ -15,6 +15,7 @@ def fresh_cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
+@pytest.mark.slow  # translates into a fresh cache
 def test_translates_without_warnings_into_the_cache(fresh_cache):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -30,6 +31,7 @@ def test_translates_without_warnings_into_the_cache(fresh_cache):
     assert not list(model.default_model_path().parent.glob("*.py"))
 
 
+@pytest.mark.slow  # translates into a fresh cache
 def test_second_call_reuses_the_cache(fresh_cache):
     first = model.translated_model_path()
     stamp = first.stat().st_mtime_ns
@@ -38,6 +40,7 @@ def test_second_call_reuses_the_cache(fresh_cache):
     assert again.stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow  # translates into a fresh cache
 def test_cache_key_changes_with_the_model(fresh_cache, tmp_path):
     other = tmp_path / "transfer.mdl"
     text = model.default_model_path().read_text(encoding="utf-8")

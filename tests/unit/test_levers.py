@@ -1,4 +1,5 @@
-"""The lever registry against the model file, and lever validation (no model run)."""
+"""The lever registry and lever validation (no model: the registry against the model file
+is checked in ``tests/integration/test_lever_registry.py``)."""
 
 from __future__ import annotations
 
@@ -9,33 +10,10 @@ import pytest
 
 from transfer_sim.errors import InputError
 from transfer_sim.inputs import levers as L
-from transfer_sim.model.core import YEARS, catalogue, default_model_path, load_pysd
+from transfer_sim.model.core import YEARS
 
-MODEL_LEVERS = [lv for lv in L.LEVERS if lv.variable is not None]
 OPTION_LEVERS = [lv for lv in L.LEVERS if lv.kind == "option"]
 BY_NAME = {lv.name: lv for lv in L.LEVERS}
-
-
-@pytest.fixture(scope="module")
-def cat():
-    return catalogue()
-
-
-@pytest.fixture(scope="module")
-def pysd_model():
-    # Loaded, never run: its constants are the model file's own defaults.
-    return load_pysd()
-
-
-def _levers_group_constants(cat) -> set[str]:
-    """Python names of the constants in the model's ``.Levers`` group."""
-    text = default_model_path().read_text(encoding="utf-8")
-    start = text.index("\n\t.Levers\n")
-    body = text[start:text.index("\n\t.", start + 1)]  # up to the next group's name
-    names = re.findall(r"^([A-Za-z][A-Za-z0-9 _]*?)\s*(?:\[[^\]]*\])?\s*=", body,
-                       flags=re.MULTILINE)
-    by_real = dict(zip(cat["Real Name"], cat.index, strict=True))
-    return {by_real[n] for n in names}
 
 
 # --- the registry against the model -------------------------------------------------
@@ -43,7 +21,8 @@ def _levers_group_constants(cat) -> set[str]:
 def test_issue_levers_are_registered():
     required = {"approval_delay": "P1", "tax_relief": "P2", "western_development_rate": "P2",
                 "special_fund": "P3", "fund_share_infrastructure": "P3",
-                "fund_share_projects": "P3", "fund_share_interest": "P4",
+                "fund_share_projects": "P3", "special_fund_mode": "P3",
+                "special_fund_share": "P3", "coal_auction": "P7",
                 "interest_subsidy": "P4", "land_discount": "P5", "power_discount": "P6",
                 "power_coverage": "P6", "coal_allocation": "P7"}
     for name, section in required.items():
@@ -51,34 +30,6 @@ def test_issue_levers_are_registered():
     for name in ("promotion_campaigns", "entry_threshold", "policy_start_year"):
         assert name in BY_NAME
     assert {"none", "two-free-three-half", "custom"} <= set(BY_NAME["tax_relief"].options)
-
-
-def test_every_lever_constant_of_the_model_is_registered(cat):
-    in_model = _levers_group_constants(cat)
-    assert len(in_model) >= 15
-    # The .Levers group holds no constant the registry misses (the SME programme
-    # lever sets a constant of the .Labour group).
-    assert in_model - {lv.variable for lv in MODEL_LEVERS} == set()
-
-
-@pytest.mark.parametrize("lever", MODEL_LEVERS, ids=lambda lv: lv.name)
-def test_lever_exists_in_model_with_same_unit_and_bounds(cat, lever):
-    assert lever.variable in cat.index
-    row = cat.loc[lever.variable]
-    assert row["Type"] == "Constant"
-    assert row["Units"] == lever.unit
-    assert row["Limits"] == (float(lever.bounds[0]), float(lever.bounds[1]))
-    assert tuple(row["Subscripts"]) == (("Year",) if lever.kind == "schedule" else ())
-
-
-@pytest.mark.parametrize("lever", MODEL_LEVERS, ids=lambda lv: lv.name)
-def test_registry_default_is_the_models_default(pysd_model, lever):
-    value = getattr(pysd_model.components, lever.variable)()
-    if lever.kind == "schedule":
-        assert list(value.coords["Year"].values) == [f"y{y}" for y in YEARS]
-        np.testing.assert_array_equal(value.values, np.full(len(YEARS), float(lever.default)))
-    else:
-        assert float(value) == float(lever.default)
 
 
 @pytest.mark.parametrize("lever", OPTION_LEVERS, ids=lambda lv: lv.name)

@@ -38,9 +38,9 @@ def test_known_engine_issue_is_the_one_we_work_around():
 
 def test_a_unit_error_would_be_caught(tmp_path):
     text = default_model_path().read_text(encoding="utf-8")
-    broken = text.replace("revenue[Sector] = operating assets[Sector] * asset turnover[Sector]"
-                          " * capacity utilisation",
-                          "revenue[Sector] = operating assets[Sector] * capacity utilisation")
+    broken = text.replace("real output[Sector] = operating assets[Sector] * asset turnover[Sector]"
+                          " * Capacity utilisation[Sector]",
+                          "real output[Sector] = operating assets[Sector] * Capacity utilisation[Sector]")
     assert broken != text
     path = tmp_path / "broken.mdl"
     path.write_text(broken, encoding="utf-8")

@@ -27,7 +27,7 @@ from transfer_sim.inputs.run_settings import FINAL_YEAR_RANGE, validate_final_ye
 from transfer_sim.io.formatting import format_number
 from transfer_sim.io.progress import Progress
 from transfer_sim.io.tables import format_text_table
-from transfer_sim.model.core import catalogue
+from transfer_sim.model.facts import model_facts
 from transfer_sim.run.runner import run_levers
 
 __all__ = ["CheckResult", "check_dataset", "BALANCES", "stock_names", "Case", "CaseResult",
@@ -80,8 +80,7 @@ class CheckResult:
 
 def stock_names(ds: xr.Dataset) -> list[str]:
     """Return the model stocks present in ``ds``."""
-    cat = catalogue()
-    stocks = set(cat.index[cat["Type"] == "Stateful"])
+    stocks = set(model_facts().stocks)
     return sorted(n for n in ds.data_vars if n in stocks)
 
 

@@ -1,24 +1,66 @@
-"""Two engines behind one interface: ``pysd`` (reference) and ``simlin`` (fast)."""
+"""Two engines behind one interface: ``pysd`` (reference) and ``simlin`` (fast).
+
+:data:`ENGINE_REGISTRY` names each engine's class as ``"module:Class"``, imported
+only when the engine is built, so choosing Simlin never imports PySD. Both
+:func:`get_engine` (one shared instance per process) and the ensemble workers
+(:func:`create_engine`, one instance per worker thread) build engines from it.
+"""
 
 from __future__ import annotations
 
+import importlib
 from functools import lru_cache
 from pathlib import Path
 
 from transfer_sim.engines.base import Engine, RawResult, RunSpec, output_variables
 from transfer_sim.errors import InputError
 
-__all__ = ["ENGINES", "DEFAULT_ENGINE", "get_engine", "Engine", "RawResult", "RunSpec",
-           "output_variables"]
+__all__ = ["ENGINE_REGISTRY", "ENGINES", "DEFAULT_ENGINE", "engine_class", "create_engine",
+           "get_engine", "Engine", "RawResult", "RunSpec", "output_variables"]
 
+#: Engine name -> ``"module:Class"`` of its implementation.
+ENGINE_REGISTRY: dict[str, str] = {
+    "simlin": "transfer_sim.engines.simlin_engine:SimlinEngine",
+    "pysd": "transfer_sim.engines.pysd_engine:PySDEngine",
+}
 #: Engine names accepted by ``--engine``.
-ENGINES = ("simlin", "pysd")
+ENGINES = tuple(ENGINE_REGISTRY)
 #: The fast engine is the default while the cross-engine equality test passes.
 DEFAULT_ENGINE = "simlin"
 
 
+def engine_class(name: str) -> type[Engine]:
+    """Return the class registered as ``name``.
+
+    Raises
+    ------
+    InputError
+        For a name that is not in :data:`ENGINE_REGISTRY`.
+    """
+    if name not in ENGINE_REGISTRY:
+        raise InputError(f"unknown engine {name!r}; allowed: {', '.join(ENGINES)}", key="engine")
+    module, _, cls = ENGINE_REGISTRY[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def create_engine(name: str = DEFAULT_ENGINE, model_path: str | Path | None = None) -> Engine:
+    """Build a new engine instance (engines are not thread-safe: one per thread).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`ENGINE_REGISTRY`.
+    model_path : path-like, optional
+        Model file; the bundled model by default.
+    """
+    return engine_class(name)(model_path)
+
+
 def get_engine(name: str = DEFAULT_ENGINE, model_path: str | Path | None = None) -> Engine:
     """Return an engine instance (one per name and model file per process).
+
+    The instance is shared and not thread-safe (Simlin's WebAssembly store is not):
+    threads should each use :func:`create_engine`.
 
     Parameters
     ----------
@@ -27,17 +69,10 @@ def get_engine(name: str = DEFAULT_ENGINE, model_path: str | Path | None = None)
     model_path : path-like, optional
         Model file; the bundled model by default.
     """
-    if name not in ENGINES:
-        raise InputError(f"unknown engine {name!r}; allowed: {', '.join(ENGINES)}", key="engine")
+    engine_class(name)  # validates the name before caching
     return _cached(name, str(model_path) if model_path else None)
 
 
 @lru_cache(maxsize=8)
 def _cached(name: str, model_path: str | None) -> Engine:
-    if name == "pysd":
-        from transfer_sim.engines.pysd_engine import PySDEngine
-
-        return PySDEngine(model_path)
-    from transfer_sim.engines.simlin_engine import SimlinEngine
-
-    return SimlinEngine(model_path)
+    return create_engine(name, model_path)

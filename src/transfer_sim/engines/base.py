@@ -9,12 +9,11 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from transfer_sim.model.core import SECTORS, YEARS
+from transfer_sim.errors import InputError, ModelError
+from transfer_sim.model.facts import CONTROL_VARIABLES, ModelFacts, model_facts, output_names
 
-__all__ = ["Engine", "RawResult", "RunSpec", "output_variables", "CONTROL_VARIABLES"]
-
-#: Model constants that describe the simulation, not the system.
-CONTROL_VARIABLES = frozenset({"time", "final_time", "initial_time", "saveper", "time_step"})
+__all__ = ["Engine", "RawResult", "RunSpec", "ArrayInput", "output_variables",
+           "subscript_elements", "expand_inputs", "flat_overrides", "CONTROL_VARIABLES"]
 
 
 @dataclass(frozen=True)
@@ -24,22 +23,30 @@ class RunSpec:
     Parameters
     ----------
     inputs : mapping
-        Model constant (Python name) -> float, or an array over ``YEARS``.
-    final_time : float
-        Last simulated year.
+        Model constant (Python name) -> float, or an array over the constant's
+        one subscript range (``Year`` or ``Sector``).
+    final_time : float, optional
+        Last simulated year; the model's own ``FINAL TIME`` by default.
     time_step : float, optional
         Integration step; the model's own by default.
-    saveper : float
-        Output interval in years.
+    saveper : float, optional
+        Output interval in years; the model's own ``SAVEPER`` by default.
     variables : sequence of str, optional
         Python names to return; every output variable by default.
     """
 
     inputs: Mapping[str, float | np.ndarray] = field(default_factory=dict)
-    final_time: float = 2015.0
+    final_time: float | None = None
     time_step: float | None = None
-    saveper: float = 0.25
+    saveper: float | None = None
     variables: Sequence[str] | None = None
+
+    def times(self, facts: ModelFacts) -> tuple[float, float, float]:
+        """Return ``(final time, time step, save interval)``, the model's where not given."""
+        control = facts.control
+        return (float(control.final_time if self.final_time is None else self.final_time),
+                float(control.time_step if self.time_step is None else self.time_step),
+                float(control.saveper if self.saveper is None else self.saveper))
 
 
 @dataclass
@@ -59,13 +66,27 @@ class RawResult:
 
 
 class Engine(Protocol):
-    """A backend that runs ``model/transfer.mdl``."""
+    """A backend that runs ``model/transfer.mdl``.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"simlin"``, ``"pysd"``).
+    backend : str
+        How it runs the model (``"wasm"`` or ``"vm"`` for Simlin, ``"pysd"``).
+    """
 
     name: str
+    backend: str
 
     @property
     def version(self) -> str:
         """Version string of the engine package."""
+        ...
+
+    @property
+    def default_time_step(self) -> float:
+        """The model's own ``TIME STEP`` (used when a run gives none)."""
         ...
 
     def run(self, spec: RunSpec) -> RawResult:
@@ -73,53 +94,100 @@ class Engine(Protocol):
         ...
 
 
-def output_variables(catalogue: pd.DataFrame) -> list[str]:
+@dataclass(frozen=True)
+class ArrayInput:
+    """A subscripted input, checked against the model.
+
+    Attributes
+    ----------
+    dim : str
+        The constant's subscript range.
+    elements : tuple of str
+        Its elements, in model order.
+    values : numpy.ndarray
+        One float per element.
+    """
+
+    dim: str
+    elements: tuple[str, ...]
+    values: np.ndarray
+
+
+def output_variables(catalogue: pd.DataFrame | None = None) -> list[str]:
     """Return the Python names of the model's output variables.
 
     Stocks and auxiliaries (flows included) that are scalar or subscripted by
     ``Sector``; constants, lookups, ``Year``-subscripted helpers and the control
     variables are left out.
-    """
-    keep = catalogue["Type"].isin(["Auxiliary", "Stateful"]) & catalogue["Subscripts"].apply(
-        lambda s: tuple(s) in ((), ("Sector",))
-    )
-    names = [n for n in catalogue.index[keep] if n not in CONTROL_VARIABLES]
-    return sorted(names)
-
-
-def year_elements() -> list[str]:
-    """Return the ``Year`` subscript's element names (``y2005`` ... ``y2020``)."""
-    return [f"y{y}" for y in YEARS]
-
-
-def subscript_elements(catalogue: pd.DataFrame, name: str) -> list[str]:
-    """Return the elements of a one-dimensional subscripted constant.
 
     Parameters
     ----------
-    catalogue : pandas.DataFrame
-        The model catalogue (:func:`transfer_sim.model.catalogue`).
+    catalogue : pandas.DataFrame, optional
+        A catalogue (:func:`transfer_sim.model.catalogue`); the bundled model's
+        facts by default.
+    """
+    if catalogue is None:
+        return list(model_facts().outputs)
+    return output_names(zip(catalogue.index, catalogue["Type"], catalogue["Subscripts"],
+                            strict=True))
+
+
+def subscript_elements(facts: ModelFacts, name: str) -> tuple[str, ...]:
+    """Return the elements of a constant subscripted by one range.
+
+    Parameters
+    ----------
+    facts : ModelFacts
+        The model's facts.
     name : str
-        Python name of a constant subscripted by ``Year`` or ``Sector``.
+        Python name of a constant subscripted by one range (``Year`` or ``Sector``).
 
     Raises
     ------
     InputError
         For an unknown name or a constant that is not subscripted by one range.
     """
-    from transfer_sim.errors import InputError
-
-    if name not in catalogue.index:
+    if name not in facts.variables:
         raise InputError("not a model constant", key=name)
-    subs = tuple(catalogue.at[name, "Subscripts"])
-    if subs == ("Year",):
-        return year_elements()
-    if subs == ("Sector",):
-        return list(SECTORS)
-    raise InputError(f"cannot set a constant subscripted by {subs or 'nothing'} with an "
-                     "array", key=name)
+    subs = facts.variables[name].subscripts
+    if len(subs) != 1:
+        raise InputError(f"cannot set a constant subscripted by {subs or 'nothing'} with an "
+                         "array", key=name)
+    return facts.subscripts[subs[0]]
 
 
-def sector_count() -> int:
-    """Return the number of sectors."""
-    return len(SECTORS)
+def expand_inputs(facts: ModelFacts,
+                  inputs: Mapping[str, float | np.ndarray]) -> dict[str, float | ArrayInput]:
+    """Check engine inputs against the model: scalars as floats, arrays by element.
+
+    Raises
+    ------
+    InputError
+        For an array given to an unknown or not singly subscripted constant.
+    ModelError
+        For an array of the wrong length.
+    """
+    out: dict[str, float | ArrayInput] = {}
+    for name, value in inputs.items():
+        if np.ndim(value) == 0:
+            out[name] = float(value)
+            continue
+        elements = subscript_elements(facts, name)
+        values = np.asarray(value, dtype=float)
+        if values.shape != (len(elements),):
+            raise ModelError(f"{name}: expected {len(elements)} values, got {values.shape}")
+        out[name] = ArrayInput(facts.variables[name].subscripts[0], elements, values)
+    return out
+
+
+def flat_overrides(facts: ModelFacts,
+                   inputs: Mapping[str, float | np.ndarray]) -> dict[str, float]:
+    """Return inputs as one float per element: ``name`` or ``name[element]`` -> value."""
+    out: dict[str, float] = {}
+    for name, value in expand_inputs(facts, inputs).items():
+        if isinstance(value, ArrayInput):
+            out.update({f"{name}[{e}]": float(v)
+                        for e, v in zip(value.elements, value.values, strict=True)})
+        else:
+            out[name] = value
+    return out

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from transfer_sim.engines.base import RawResult, RunSpec, output_variables, subscript_elements
+from transfer_sim.engines.base import ArrayInput, RawResult, RunSpec, expand_inputs
 from transfer_sim.errors import ModelError
-from transfer_sim.model.core import SECTORS, catalogue, default_model_path, load_pysd
+from transfer_sim.model.core import default_model_path, load_pysd
+from transfer_sim.model.facts import model_facts
 
 __all__ = ["PySDEngine"]
 
@@ -29,45 +30,49 @@ class PySDEngine:
     """
 
     name = "pysd"
+    backend = "pysd"
 
     def __init__(self, model_path: str | Path | None = None):
         self.model_path = Path(model_path) if model_path else default_model_path()
         self._model = load_pysd(self.model_path)
-        self._catalogue = catalogue(self.model_path)
-        self._outputs = output_variables(self._catalogue)
+        self._facts = model_facts(self.model_path)
+        self._outputs = list(self._facts.outputs)
+        self._by_real = {v.real_name: n for n, v in self._facts.variables.items()}
 
     @property
     def version(self) -> str:
         """PySD's version."""
         return version("pysd")
 
-    def _param(self, name: str, value: float | np.ndarray) -> object:
-        if np.ndim(value) == 0:
-            return float(value)
-        dim = self._catalogue.at[name, "Subscripts"][0]
-        elements = subscript_elements(self._catalogue, name)
-        values = np.asarray(value, dtype=float)
-        if values.shape != (len(elements),):
-            raise ModelError(f"{name}: expected {len(elements)} values, got {values.shape}")
-        return xr.DataArray(values, {dim: elements}, [dim])
+    @property
+    def default_time_step(self) -> float:
+        """The model's own ``TIME STEP`` (from the model facts)."""
+        return self._facts.control.time_step
 
     @staticmethod
-    def _sector_values(value: object) -> np.ndarray:
-        """Values of a Sector-subscripted DataArray in :data:`SECTORS` order."""
+    def _param(value: float | ArrayInput) -> object:
+        if isinstance(value, ArrayInput):
+            return xr.DataArray(value.values, {value.dim: list(value.elements)}, [value.dim])
+        return value
+
+    def _sector_values(self, value: object) -> np.ndarray:
+        """Values of a Sector-subscripted DataArray in the model's sector order."""
         if not hasattr(value, "dims"):
             return np.asarray(value, dtype=float)
-        if tuple(value.coords["Sector"].values) != SECTORS:  # type: ignore[attr-defined]
-            value = value.loc[{"Sector": list(SECTORS)}]  # type: ignore[attr-defined]
+        sectors = self._facts.sectors
+        if tuple(value.coords["Sector"].values) != sectors:  # type: ignore[attr-defined]
+            value = value.loc[{"Sector": list(sectors)}]  # type: ignore[attr-defined]
         return np.asarray(value.values, dtype=float)  # type: ignore[attr-defined]
 
     def run(self, spec: RunSpec) -> RawResult:
         """Run the model once from its defaults plus ``spec.inputs``."""
         names = list(spec.variables) if spec.variables is not None else self._outputs
-        params = {k: self._param(k, v) for k, v in spec.inputs.items()}
+        params = {k: self._param(v) for k, v in expand_inputs(self._facts, spec.inputs).items()}
         self._model.reload()
-        kwargs = {"final_time": spec.final_time, "saveper": spec.saveper}
+        final_time, time_step, saveper = spec.times(self._facts)
+        kwargs = {"final_time": final_time, "saveper": saveper}
         if spec.time_step is not None:
-            kwargs["time_step"] = spec.time_step
+            kwargs["time_step"] = time_step
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
@@ -77,9 +82,8 @@ class PySDEngine:
             raise ModelError(f"PySD run failed: {exc}") from exc
         time = df.index.to_numpy(dtype=float)
         data: dict[str, np.ndarray] = {}
-        by_real = dict(zip(self._catalogue["Real Name"], self._catalogue.index, strict=True))
         for col in df.columns:
-            py = by_real.get(col, col)
+            py = self._by_real.get(col, col)
             values = df[col].to_numpy()
             if values.dtype == object:
                 arr = np.stack([self._sector_values(v) for v in values])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from importlib.metadata import version
@@ -9,22 +10,30 @@ from pathlib import Path
 
 import numpy as np
 
-from transfer_sim.engines.base import (
-    RawResult,
-    RunSpec,
-    output_variables,
-    subscript_elements,
-    year_elements,
-)
-from transfer_sim.engines.simlin_wasm import WasmSimulation, wasm_available
+from transfer_sim.engines.base import RawResult, RunSpec, flat_overrides
+from transfer_sim.engines.simlin_wasm import WasmSimulation, wasm_problem
 from transfer_sim.errors import ModelError
-from transfer_sim.model.core import SECTORS, cache_dir, catalogue, default_model_path, model_hash
+from transfer_sim.io.atomic import atomic_write_text
+from transfer_sim.model.core import cache_dir, default_model_path
+from transfer_sim.model.facts import model_facts
 
 __all__ = ["SimlinEngine", "BACKENDS"]
 
+_LOG = logging.getLogger(__name__)
+#: Fallback warnings already given in this process (each is one line, given once,
+#: however many engines an ensemble's worker threads build).
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        _LOG.warning("%s", message)
+
 #: How Simlin runs the model: its WebAssembly compilation under wasmtime (``wasm``,
-#: ~8x faster) or its bytecode VM (``vm``); ``auto`` takes wasm when available.
-#: Chosen by ``$TRANSFER_SIM_SIMLIN_BACKEND``.
+#: ~7x faster) or its bytecode VM (``vm``); ``auto`` takes wasm when available and
+#: falls back to the VM, with one warning line, when libsimlin's compile function has
+#: another C signature or compiling fails. Chosen by ``$TRANSFER_SIM_SIMLIN_BACKEND``.
 BACKENDS = ("auto", "wasm", "vm")
 
 
@@ -41,7 +50,7 @@ class SimlinEngine:
     in the cache beside PySD's translation and loaded once per process.
 
     Simlin runs the model either as its own WebAssembly compilation of the model
-    under wasmtime (the default when available: the same simulation, about 8x
+    under wasmtime (the default when available: the same simulation, about 7x
     faster) or in its bytecode VM; ``backend`` or ``$TRANSFER_SIM_SIMLIN_BACKEND``
     chooses (:data:`BACKENDS`), and a test holds the two equal.
 
@@ -58,41 +67,41 @@ class SimlinEngine:
     def __init__(self, model_path: str | Path | None = None, backend: str | None = None):
         import simlin
 
-        choice = backend or os.environ.get("TRANSFER_SIM_SIMLIN_BACKEND", "auto")
-        if choice not in BACKENDS:
-            raise ModelError(f"unknown Simlin backend {choice!r}; allowed: {', '.join(BACKENDS)}")
-        if choice == "wasm" and not wasm_available():
-            raise ModelError("Simlin backend 'wasm' needs the wasmtime package")
-        self.backend = "wasm" if choice == "wasm" or (choice == "auto"
-                                                      and wasm_available()) else "vm"
+        self.model_path = Path(model_path) if model_path else default_model_path()
+        self._requested = backend or os.environ.get("TRANSFER_SIM_SIMLIN_BACKEND", "auto")
+        self.backend = self._choose_backend(self._requested)
         self._wasm: dict[tuple[float, float, float], WasmSimulation] = {}
         self._columns: dict[tuple[tuple[float, float, float], str], object] = {}
-
-        self.model_path = Path(model_path) if model_path else default_model_path()
         self._simlin = simlin
         self._text = self.model_path.read_text(encoding="utf-8")
-        self._hash = model_hash(self.model_path)
+        self._facts = model_facts(self.model_path)
         self._model = self._load(self.model_path)
-        self._catalogue = catalogue(self.model_path)
-        self._outputs = output_variables(self._catalogue)
-        self._subscripted = {n for n, s in self._catalogue["Subscripts"].items() if s}
-        self._default_dt = float(self._model.time_spec.dt)
-        self._default_specs = (self._control("FINAL TIME"), self._default_dt,
-                               self._control("SAVEPER"))
-        self._models = {self._default_specs: self._model}
-        self._years = year_elements()
+        self._outputs = list(self._facts.outputs)
+        self._subscripted = {n for n, v in self._facts.variables.items() if v.subscripts}
+        control = self._facts.control
+        self._models = {(control.final_time, control.time_step, control.saveper): self._model}
+
+    @staticmethod
+    def _choose_backend(choice: str) -> str:
+        """``wasm`` or ``vm``; ``auto`` falls back to the VM (one warning line)."""
+        if choice not in BACKENDS:
+            raise ModelError(f"unknown Simlin backend {choice!r}; allowed: {', '.join(BACKENDS)}")
+        if choice == "vm":
+            return "vm"
+        problem = wasm_problem()
+        if problem is None:
+            return "wasm"
+        if choice == "wasm":
+            raise ModelError(f"Simlin backend 'wasm' is not available: {problem}")
+        if problem != "wasmtime is not installed":
+            _warn_once(f"Simlin: {problem}; using the bytecode VM")
+        return "vm"
 
     def _load(self, path: Path):  # noqa: ANN202 - simlin type
         try:
             return self._simlin.load(path)
         except Exception as exc:
             raise ModelError(f"{path}: Simlin could not load the model: {exc}") from exc
-
-    def _control(self, name: str) -> float:
-        match = re.search(rf"^{name}\s*=\s*([0-9.eE+-]+)", self._text, flags=re.MULTILINE)
-        if match is None:
-            raise ModelError(f"{self.model_path}: no {name} in the control section")
-        return float(match.group(1))
 
     def _model_for(self, specs: tuple[float, float, float]):  # noqa: ANN202 - simlin type
         if specs in self._models:
@@ -103,12 +112,10 @@ class SimlinEngine:
                           lambda m, v=value: f"{m.group(1)}{v!r}", text, count=1,
                           flags=re.MULTILINE)
         key = "-".join(f"{v:g}" for v in specs)
-        path = cache_dir() / f"{self._hash[:20]}-simlin" / f"transfer-{key}.mdl"
+        path = cache_dir() / f"{self._facts.sha256[:20]}-simlin" / f"transfer-{key}.mdl"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{id(self)}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, text)
         self._models[specs] = self._load(path)
         return self._models[specs]
 
@@ -118,31 +125,31 @@ class SimlinEngine:
         return version("pysimlin")
 
     @property
+    def default_time_step(self) -> float:
+        """The model's own ``TIME STEP`` (from the model facts)."""
+        return self._facts.control.time_step
+
+    @property
     def model(self):  # noqa: ANN201 - simlin type
         """The loaded ``simlin.Model`` (for checks and loop analysis)."""
         return self._model
 
     def _overrides(self, inputs) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for name, value in inputs.items():
-            if np.ndim(value) == 0:
-                out[name] = float(value)
-                continue
-            elements = subscript_elements(self._catalogue, name)
-            values = np.asarray(value, dtype=float)
-            if values.shape != (len(elements),):
-                raise ModelError(f"{name}: expected {len(elements)} values, got {values.shape}")
-            for element, v in zip(elements, values, strict=True):
-                out[f"{name}[{element}]"] = float(v)
-        return out
+        return flat_overrides(self._facts, inputs)
 
-    def _wasm_for(self, specs: tuple[float, float, float]) -> WasmSimulation:
+    def _wasm_for(self, specs: tuple[float, float, float]) -> WasmSimulation | None:
+        """Return the compiled model for ``specs``; ``None`` after falling back to the VM."""
         if specs not in self._wasm:
             try:
                 self._wasm[specs] = WasmSimulation(self._model_for(specs))
             except Exception as exc:
-                raise ModelError(f"Simlin could not compile the model to WebAssembly: {exc}; "
-                                 "set TRANSFER_SIM_SIMLIN_BACKEND=vm") from exc
+                if self._requested == "wasm":
+                    raise ModelError(f"Simlin could not compile the model to WebAssembly: "
+                                     f"{exc}; set TRANSFER_SIM_SIMLIN_BACKEND=vm") from exc
+                _warn_once("Simlin could not compile the model to WebAssembly ("
+                           f"{' '.join(str(exc).split())}); using the bytecode VM")
+                self.backend = "vm"
+                return None
         return self._wasm[specs]
 
     def _column(self, specs: tuple[float, float, float], sim: WasmSimulation,
@@ -150,13 +157,15 @@ class SimlinEngine:
         key = (specs, name)
         if key not in self._columns:
             if name in self._subscripted:
-                self._columns[key] = [sim.slot(f"{name}[{s}]") for s in SECTORS]
+                self._columns[key] = [sim.slot(f"{name}[{s}]") for s in self._facts.sectors]
             else:
                 self._columns[key] = sim.slot(name)
         return self._columns[key]
 
-    def _run_wasm(self, spec: RunSpec, specs: tuple[float, float, float]) -> RawResult:
+    def _run_wasm(self, spec: RunSpec, specs: tuple[float, float, float]) -> RawResult | None:
         sim = self._wasm_for(specs)
+        if sim is None:
+            return None
         table = sim.run(self._overrides(spec.inputs))
         names = list(spec.variables) if spec.variables is not None else self._outputs
         data = {name: table[:, self._column(specs, sim, name)] for name in names}
@@ -164,10 +173,11 @@ class SimlinEngine:
 
     def run(self, spec: RunSpec) -> RawResult:
         """Run the model once from its defaults plus ``spec.inputs``."""
-        dt = spec.time_step if spec.time_step is not None else self._default_dt
-        specs = (float(spec.final_time), float(dt), float(spec.saveper))
+        specs = spec.times(self._facts)
         if self.backend == "wasm":
-            return self._run_wasm(spec, specs)
+            result = self._run_wasm(spec, specs)
+            if result is not None:
+                return result
         model = self._model_for(specs)
         try:
             sim = model.simulate(overrides=self._overrides(spec.inputs))
@@ -179,7 +189,9 @@ class SimlinEngine:
         data: dict[str, np.ndarray] = {}
         for name in names:
             if name in self._subscripted:
-                data[name] = np.stack([sim.get_series(f"{name}[{s}]") for s in SECTORS], axis=1)
+                data[name] = np.stack([sim.get_series(f"{name}[{s}]")
+                                       for s in self._facts.sectors], axis=1)
             else:
                 data[name] = sim.get_series(name)
         return RawResult(time=time, data=data)
+

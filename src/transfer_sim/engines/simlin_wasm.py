@@ -5,7 +5,7 @@ WebAssembly module (``simlin_model_compile_to_wasm``); ``pysimlin`` 0.8.5 does n
 wrap that function in Python, so this module calls it through ``pysimlin``'s own
 FFI. The module is the same simulation as Simlin's bytecode VM (same equations,
 same Euler steps, results equal to ~1e-15 relative), run by a JIT (wasmtime)
-about 8x faster. :class:`~transfer_sim.engines.simlin_engine.SimlinEngine` uses it
+about 7x faster. :class:`~transfer_sim.engines.simlin_engine.SimlinEngine` uses it
 when it is available and falls back to the VM otherwise; a test holds the two equal.
 
 The module exports ``set_value(slot, value)``, ``clear_values()``, ``reset()``,
@@ -27,7 +27,16 @@ import numpy as np
 
 from transfer_sim.errors import ModelError
 
-__all__ = ["WasmSimulation", "wasm_available"]
+__all__ = ["WasmSimulation", "wasm_available", "wasm_problem", "EXPECTED_SIGNATURE"]
+
+#: The C signature of ``simlin_model_compile_to_wasm`` this module calls (pysimlin
+#: 0.8.5, pinned in ``pyproject.toml``); checked before use, since it is private API.
+EXPECTED_SIGNATURE = ("void(*)(struct SimlinModel *, _Bool, _Bool, uint8_t * *, size_t *, "
+                      "uint8_t * *, size_t *, struct SimlinError * *)")
+#: The two booleans of ``simlin_model_compile_to_wasm``: no Loops-That-Matter scores.
+LTM_ENABLED = False
+#: ... and no LTM loop discovery.
+LTM_DISCOVERY_MODE = False
 
 #: Live simulations, closed before the interpreter tears down wasmtime's module
 #: (its finalisers otherwise print "Exception ignored" at exit).
@@ -40,14 +49,37 @@ def _close_all() -> None:
         sim.close()
 
 
-def wasm_available() -> bool:
-    """Whether wasmtime and the compile entry point of ``libsimlin`` are present."""
+def compile_signature() -> str | None:
+    """Return the cffi signature of ``simlin_model_compile_to_wasm``, ``None`` if absent."""
+    try:
+        from simlin import _clib
+
+        return str(_clib.ffi.typeof(_clib.lib.simlin_model_compile_to_wasm).cname)
+    except (ImportError, AttributeError):
+        return None
+
+
+def wasm_problem() -> str | None:
+    """Why the WebAssembly path cannot be used, or ``None`` when it can.
+
+    It needs wasmtime and a ``libsimlin`` whose ``simlin_model_compile_to_wasm`` has
+    exactly :data:`EXPECTED_SIGNATURE`.
+    """
     try:
         import wasmtime  # noqa: F401
-        from simlin import _clib
     except ImportError:
-        return False
-    return hasattr(_clib.lib, "simlin_model_compile_to_wasm")
+        return "wasmtime is not installed"
+    signature = compile_signature()
+    if signature is None:
+        return "libsimlin has no simlin_model_compile_to_wasm"
+    if signature != EXPECTED_SIGNATURE:
+        return f"libsimlin's simlin_model_compile_to_wasm has the signature {signature}"
+    return None
+
+
+def wasm_available() -> bool:
+    """Whether the WebAssembly path can be used (:func:`wasm_problem` finds nothing)."""
+    return wasm_problem() is None
 
 
 def _compile(model: Any) -> tuple[bytes, bytes]:
@@ -61,8 +93,8 @@ def _compile(model: Any) -> tuple[bytes, bytes]:
     layout_pp = ffi.new("uint8_t **")
     layout_len = ffi.new("size_t *")
     err = ffi.new("SimlinError **")
-    lib.simlin_model_compile_to_wasm(model._ptr, False, False, wasm_pp, wasm_len,
-                                     layout_pp, layout_len, err)
+    lib.simlin_model_compile_to_wasm(model._ptr, LTM_ENABLED, LTM_DISCOVERY_MODE, wasm_pp,
+                                     wasm_len, layout_pp, layout_len, err)
     check_out_error(err, "Compile to WebAssembly")
     try:
         wasm = bytes(ffi.buffer(wasm_pp[0], wasm_len[0]))
@@ -124,7 +156,7 @@ class WasmSimulation:
         self._get_error = ex["get_error"]
         # The model's own value of every slot at the start (constants keep theirs),
         # so that overrides equal to the default need no call into the module:
-        # each call through wasmtime's Python API costs ~25 us.
+        # each call through wasmtime's Python API costs ~40 us.
         self._defaults = self._simulate({})[0].copy()
         _LIVE.add(self)
 

@@ -26,13 +26,13 @@ import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from transfer_sim.errors import InputError
 from transfer_sim.model.core import SECTORS
+from transfer_sim.model.facts import model_facts
 
 __all__ = [
     "Parameter",
@@ -234,21 +234,6 @@ def nested(values: Mapping[str, float]) -> dict[str, float | dict[str, float]]:
     return out
 
 
-@lru_cache(maxsize=4)
-def _model_values(model_path: str | None, digest: str) -> dict[str, float]:
-    from transfer_sim.engines import RunSpec, get_engine
-
-    engine = get_engine("simlin", model_path)
-    variables = sorted(_VARIABLES)
-    raw = engine.run(RunSpec(variables=variables))
-    out: dict[str, float] = {}
-    for p in PARAMETERS:
-        series = raw.data[p.variable]
-        first = series[0]
-        out[p.name] = float(first if p.element is None else first[SECTORS.index(p.element)])
-    return out
-
-
 def model_values(model_path: str | os.PathLike[str] | None = None) -> dict[str, float]:
     """Return the model file's own value of every calibrated parameter.
 
@@ -260,13 +245,12 @@ def model_values(model_path: str | os.PathLike[str] | None = None) -> dict[str, 
     Returns
     -------
     dict
-        Registry name -> value, read from a run of the model (so it cannot drift
-        from the ``.mdl``).
+        Registry name -> value, read from the model facts
+        (:func:`transfer_sim.model.facts.model_facts`), so it cannot drift from the
+        ``.mdl``.
     """
-    from transfer_sim.model.core import model_hash
-
-    path = str(model_path) if model_path is not None else None
-    return dict(_model_values(path, model_hash(model_path)))
+    facts = model_facts(model_path)
+    return {p.name: float(facts.value(p.variable, p.element)) for p in PARAMETERS}
 
 
 def to_inputs(values: Mapping[str, float], *,

@@ -1,4 +1,8 @@
-"""Facts about ``model/transfer.mdl``: where it is, its hash, its catalogue and translation."""
+"""Facts about ``model/transfer.mdl``: where it is, its hash, its facts and translation.
+
+:func:`model_facts` is the one source of what the model says (catalogue, constants,
+control section, subscripts, outputs, units); :func:`catalogue` is a table view of it.
+"""
 
 from transfer_sim.model.core import (
     SECTORS,
@@ -11,6 +15,8 @@ from transfer_sim.model.core import (
     model_hash,
     translated_model_path,
 )
+from transfer_sim.model.facts import ModelFacts, model_facts
 
-__all__ = ["SECTORS", "YEARS", "cache_dir", "catalogue", "default_model_path",
-           "default_scenarios_dir", "load_pysd", "model_hash", "translated_model_path"]
+__all__ = ["SECTORS", "YEARS", "ModelFacts", "cache_dir", "catalogue", "default_model_path",
+           "default_scenarios_dir", "load_pysd", "model_facts", "model_hash",
+           "translated_model_path"]

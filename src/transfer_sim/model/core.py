@@ -1,4 +1,4 @@
-"""Locate, hash and translate ``model/transfer.mdl``; expose its catalogue.
+"""Locate, hash and translate ``model/transfer.mdl``; expose its catalogue (from the facts).
 
 PySD writes the translated ``.py`` beside the ``.mdl``. To keep the source tree
 clean, the model file is copied into a cache directory keyed by the file's hash
@@ -7,13 +7,11 @@ and the PySD version, translated there once, and reopened with ``pysd.load``.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
 import shutil
 import tempfile
 import warnings
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -171,26 +169,11 @@ def load_pysd(path: str | os.PathLike[str] | None = None):  # noqa: ANN201 - pys
         return pysd.load(str(translated_model_path(path)))
 
 
-@lru_cache(maxsize=8)
-def _catalogue_cached(path: str, digest: str) -> pd.DataFrame:
-    doc = load_pysd(path).doc.copy()
-    doc["Subscripts"] = doc["Subscripts"].apply(
-        lambda s: tuple(s) if isinstance(s, list | tuple) else ()
-    )
-    doc["Limits"] = doc["Limits"].apply(_limits)
-    return doc.set_index("Py Name", drop=False).sort_index()
-
-
-def _limits(value: object) -> tuple[float, float]:
-    if isinstance(value, str):
-        value = ast.literal_eval(value.replace("nan", "None"))
-    lo, hi = (list(value) + [None, None])[:2] if isinstance(value, list | tuple) else (None, None)
-    to_f = lambda v: float("nan") if v is None else float(v)  # noqa: E731
-    return (to_f(lo), to_f(hi))
-
-
 def catalogue(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """Return PySD's documentation table of the model, indexed by Python name.
+
+    A view of :func:`transfer_sim.model.facts.model_facts`: with the facts cached,
+    no PySD is loaded.
 
     Parameters
     ----------
@@ -203,5 +186,6 @@ def catalogue(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
         Columns ``Real Name``, ``Py Name``, ``Subscripts`` (tuple), ``Units``,
         ``Limits`` (``(min, max)``, NaN where open), ``Type``, ``Subtype``, ``Comment``.
     """
-    p = Path(path) if path is not None else default_model_path()
-    return _catalogue_cached(str(p.resolve()), model_hash(p)).copy()
+    from transfer_sim.model.facts import model_facts
+
+    return model_facts(path).catalogue()

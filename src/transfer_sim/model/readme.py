@@ -2,8 +2,8 @@
 
 ``model/README.md`` is generated: its prose is hand-written in
 ``model/README.template.md`` and its table of constants is built from the model
-itself (PySD's ``model.doc`` through :func:`transfer_sim.model.catalogue`, and the
-value of each constant as the translated model evaluates it) joined with
+itself (the model facts of :mod:`transfer_sim.model.facts`: PySD's ``model.doc``
+and the value of each constant as the translated model evaluates it) joined with
 ``model/parameter_sources.csv``, which says where each number comes from.
 
 The template may contain
@@ -29,9 +29,7 @@ import math
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +38,9 @@ import pandas as pd
 import xarray as xr
 
 from transfer_sim.errors import ModelError
-from transfer_sim.model.core import catalogue, default_model_path, load_pysd, model_hash
+from transfer_sim.io.atomic import atomic_write_text
+from transfer_sim.model.core import catalogue, default_model_path
+from transfer_sim.model.facts import CONSTANT_TYPES, model_facts
 
 __all__ = [
     "SOURCE_KINDS",
@@ -78,7 +78,6 @@ TABLE_MARKER = "<!-- parameter-table -->"
 #: Where the calibrated values and their intervals go (optional in the template).
 CALIBRATION_MARKER = "<!-- calibration-table -->"
 
-_CONSTANT_TYPES = ("Constant", "Lookup")
 _SOURCE_COLUMNS = ("name", "source_kind", "reference")
 _PLACEHOLDER = re.compile(r"\{\{\s*(value|units|stocks)\s*:\s*([^}]+?)\s*\}\}")
 _GROUP_HEADER = re.compile(r"^\*{3,}\s*\n\s*\.(\S+)\s*\n\s*\*{3,}")
@@ -223,18 +222,12 @@ def constant_names(cat: pd.DataFrame) -> list[str]:
     cat : pandas.DataFrame
         The result of :func:`transfer_sim.model.catalogue`.
     """
-    return sorted(cat.index[cat["Type"].isin(_CONSTANT_TYPES)])
+    return sorted(cat.index[cat["Type"].isin(CONSTANT_TYPES)])
 
 
 # --------------------------------------------------------------------------- values
-def _lookup_data(components: Any, py_name: str) -> xr.DataArray | None:
-    hard = getattr(components, f"_hardcodedlookup_{py_name}", None)
-    data = getattr(hard, "data", None)
-    return data if isinstance(data, xr.DataArray) else None
-
-
 def constant_values(model_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Evaluate every constant of the model, as the translated model holds it.
+    """Return the value of every constant of the model, as the translated model holds it.
 
     Parameters
     ----------
@@ -244,34 +237,12 @@ def constant_values(model_path: str | os.PathLike[str] | None = None) -> dict[st
     Returns
     -------
     dict
-        Python name -> ``float`` or ``xarray.DataArray`` (subscripted constants;
-        for lookups, the points with dimension ``lookup_dim`` holding x).
-
-    Raises
-    ------
-    ModelError
-        If a constant cannot be evaluated.
+        Python name -> ``float`` (or ``int``) or ``xarray.DataArray`` (subscripted
+        constants; for lookups, the points with dimension ``lookup_dim`` holding x),
+        from the model facts (:func:`transfer_sim.model.facts.model_facts`).
     """
-    path = _model_path(model_path)
-    cached = _constant_values_cached(str(path.resolve()), model_hash(path))
-    return {k: v.copy() if isinstance(v, xr.DataArray) else v for k, v in cached.items()}
-
-
-@lru_cache(maxsize=8)
-def _constant_values_cached(path_str: str, digest: str) -> dict[str, Any]:
-    path = Path(path_str)
-    cat = catalogue(path)
-    components = load_pysd(path).components
-    values: dict[str, Any] = {}
-    for py_name in constant_names(cat):
-        try:
-            if cat.at[py_name, "Type"] == "Lookup":
-                values[py_name] = _lookup_data(components, py_name)
-            else:
-                values[py_name] = getattr(components, py_name)()
-        except Exception as exc:  # noqa: BLE001 - report which constant failed
-            raise ModelError(f"{path}: cannot evaluate constant '{py_name}': {exc}") from exc
-    return values
+    facts = model_facts(model_path)
+    return {name: facts.value(name) for name in constant_names(facts.catalogue())}
 
 
 def _num(value: float) -> str:
@@ -652,15 +623,7 @@ def write_model_readme(
             return False
     except OSError:
         pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(out, text)
     return True
 
 

@@ -109,14 +109,9 @@ def _worker_engine(name: str, model_path: str | None) -> Any:
         cache = _LOCAL.engines = {}
     key = (name, model_path)
     if key not in cache:
-        if name == "pysd":
-            from transfer_sim.engines.pysd_engine import PySDEngine
+        from transfer_sim.engines import create_engine
 
-            cache[key] = PySDEngine(model_path)
-        else:
-            from transfer_sim.engines.simlin_engine import SimlinEngine
-
-            cache[key] = SimlinEngine(model_path)
+        cache[key] = create_engine(name, model_path)
     return cache[key]
 
 

@@ -11,18 +11,17 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
 from transfer_sim.engines.base import RawResult
 from transfer_sim.io.atomic import atomic_path
 from transfer_sim.io.versions import package_version
-from transfer_sim.model.core import SECTORS, catalogue
+from transfer_sim.model.core import SECTORS
+from transfer_sim.model.facts import model_facts
 
 __all__ = [
     "to_dataset",
@@ -56,7 +55,7 @@ def to_dataset(raw: RawResult, *, model_path: str | os.PathLike[str] | None = No
 
     path = Path(model_path) if model_path is not None else default_model_path()
     digest = model_hash(path)
-    meta = _variable_attrs(str(path.resolve()), digest)
+    meta = _variable_attrs(path)
     coords = {"time": ("time", raw.time, {"units": "Year", "long_name": "time"}),
               "sector": ("sector", list(SECTORS), {"long_name": "non-resource sector"})}
     data_vars = {}
@@ -78,18 +77,12 @@ def to_dataset(raw: RawResult, *, model_path: str | os.PathLike[str] | None = No
     return ds
 
 
-@lru_cache(maxsize=8)
-def _variable_attrs(path: str, digest: str) -> dict[str, dict[str, str]]:
-    """Per-variable ``units``, ``long_name`` and ``description`` from the catalogue."""
-    cat = catalogue(path)
-    return {name: {"units": _units(row["Units"]), "long_name": str(row["Real Name"]),
-                   "description": " ".join(str(row["Comment"]).split())}
-            for name, row in cat.iterrows()}
-
-
-def _units(units: object) -> str:
-    text = "" if units is None or (isinstance(units, float) and np.isnan(units)) else str(units)
-    return text or "Dmnl"
+def _variable_attrs(path: Path) -> dict[str, dict[str, str]]:
+    """Per-variable ``units``, ``long_name`` and ``description`` from the model facts."""
+    facts = model_facts(path)
+    return {name: {"units": facts.units(name), "long_name": var.real_name,
+                   "description": " ".join((var.comment or "").split())}
+            for name, var in facts.variables.items()}
 
 
 def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:

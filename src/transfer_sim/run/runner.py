@@ -78,7 +78,7 @@ def _run(scenario: Scenario, *, engine: str, saveper: float = DEFAULT_SAVEPER,
     raw = eng.run(spec)
     meta: dict[str, Any] = {
         "engine": eng.name, "engine_version": eng.version,
-        "engine_backend": getattr(eng, "backend", eng.name),
+        "engine_backend": eng.backend,
         "levers": json.dumps(jsonable(dict(scenario.levers)), ensure_ascii=False),
         "final_year": int(spec.final_time)}
     if spec.time_step is not None:

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -490,12 +488,9 @@ def _settings(problem: CalibrationProblem, fit: CalibrationProblem, stage: _Stag
 
 def _model_time_step(model_path: str | os.PathLike[str] | None) -> float | str:
     """Return the model file's own ``TIME STEP`` (for provenance)."""
-    from transfer_sim.model.core import default_model_path
+    from transfer_sim.model.facts import model_facts
 
-    path = Path(model_path) if model_path is not None else default_model_path()
-    match = re.search(r"^TIME STEP\s*=\s*([0-9.eE+-]+)", path.read_text(encoding="utf-8"),
-                      flags=re.MULTILINE)
-    return float(match.group(1)) if match else "the model's own"
+    return model_facts(model_path).control.time_step
 
 
 def _trajectories(problem: CalibrationProblem, x0: np.ndarray, x1: np.ndarray,

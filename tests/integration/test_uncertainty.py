@@ -1,4 +1,8 @@
-"""Uncertainty files, distributions and samplers (no model run)."""
+"""Uncertainty files, distributions and samplers (no model run).
+
+Validating an uncertainty file reads the model's catalogue (the model facts), so
+these tests need the translated model.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from transfer_sim.inputs.uncertainty import (
     default_uncertainty_path,
     load_uncertainties,
 )
-from transfer_sim.model.core import catalogue, load_pysd
+from transfer_sim.model.core import catalogue
 from transfer_sim.run.ensemble import SAMPLERS, sample_unit
 
 # --- the bundled file ---------------------------------------------------------------
@@ -37,11 +41,10 @@ def test_default_file_is_bundled_and_loads(default_set):
     assert default_set.sha256 and default_set.text
 
 
-def test_every_default_range_has_a_source_and_covers_the_models_own_value(default_set):
-    model = load_pysd()
+def test_every_default_range_has_a_source_and_covers_the_models_own_value(default_set, facts):
     for unc in default_set:
         assert len(unc.source.split()) >= 8, f"{unc.name}: source too thin"
-        value = float(getattr(model.components, unc.name)())
+        value = float(facts.value(unc.name))
         lo, hi = unc.support
         assert lo <= value <= hi, f"{unc.name}: model value {value} outside [{lo}, {hi}]"
 

@@ -1,6 +1,7 @@
 """model/README.md and the parameter table: fresh, complete and honest about sources.
 
-Nothing here runs the model: the tests read PySD's catalogue and evaluate constants.
+Nothing here runs the model: the tests read the model facts (PySD's catalogue and the
+value of each constant), so they need the translated model and live here, not in unit.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import xarray as xr
 
 from transfer_sim.inputs.levers import LEVERS
 from transfer_sim.model import readme as docs
-from transfer_sim.model.core import catalogue, default_model_path
+from transfer_sim.model.core import default_model_path
 
 ROOT = Path(__file__).resolve().parents[2]
 REGENERATE = "regenerate it with `python -m transfer_sim.model.readme` and commit model/README.md"
@@ -47,8 +48,8 @@ def _quotes(value: float, numbers: list[float]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def cat():
-    return catalogue()
+def cat(facts):
+    return facts.catalogue()
 
 
 @pytest.fixture(scope="module")
