@@ -25,6 +25,7 @@ The state of the page lives in the URL fragment (:func:`format_fragment`,
 from __future__ import annotations
 
 import base64
+import gzip
 import io
 import json
 import math
@@ -44,7 +45,8 @@ from transfer_sim.inputs import parameters as _parameters
 from transfer_sim.inputs.scenarios import Scenario
 from transfer_sim.io.atomic import atomic_write_text
 from transfer_sim.io.formatting import format_number
-from transfer_sim.model.core import SECTORS, YEARS, catalogue, model_hash
+from transfer_sim.model.core import SECTORS, YEARS, model_hash
+from transfer_sim.model.facts import model_facts
 from transfer_sim.run.plan import plan
 
 __all__ = [
@@ -81,17 +83,20 @@ LABELS: Mapping[str, tuple[str, str]] = {
     "tax_exempt_years": ("免税年限 (两免)", "tax-exempt years"),
     "tax_half_years": ("减半年限 (三减半)", "half-rate years"),
     "western_development_rate": ("西部大开发税率", "Western-Development tax rate"),
+    "special_fund_mode": ("专项资金规模方式", "special fund sizing (0 amount, 1 share)"),
     "special_fund": ("专项资金", "special fund"),
+    "special_fund_share": ("专项资金占财政收入比例", "special fund share of budget revenue"),
     "fund_share_infrastructure": ("资金用于园区基础设施", "fund weight: park infrastructure"),
     "fund_share_projects": ("资金用于项目补助", "fund weight: project subsidies"),
-    "fund_share_interest": ("资金用于贴息", "fund weight: interest subsidies"),
     "interest_subsidy": ("贷款贴息", "loan interest subsidy"),
     "land_discount": ("土地价格优惠", "land price discount"),
     "power_discount": ("直购电优惠", "direct-purchase power discount"),
     "power_coverage": ("直购电覆盖面", "direct-purchase coverage"),
     "coal_allocation": ("煤炭资源配置", "coal allocation"),
+    "coal_auction": ("煤炭资源出让收入", "coal-field auction proceeds"),
     "rail_logistics": ("铁路物流", "rail logistics discount"),
     "park_upgrades": ("园区升级", "park upgrades"),
+    "demonstration_designations": ("示范园区认定", "demonstration park designations"),
     "promotion_campaigns": ("招商活动", "promotion campaigns"),
     "entry_threshold": ("准入门槛", "entry threshold"),
     "sme_programme": ("双百工程", "SME programme"),
@@ -152,27 +157,29 @@ def _json_value(value: Any) -> Any:
     return float(value)
 
 
-def lever_table(model_path: str | Path | None = None) -> list[dict[str, Any]]:
+def lever_table(facts: Any = None) -> list[dict[str, Any]]:
     """Return every lever of the registry as the page's JSON table.
 
     Parameters
     ----------
-    model_path : path-like, optional
-        Model file (for the elements of ``Year``-subscripted constants).
+    facts : ModelFacts, optional
+        The model's facts (:func:`transfer_sim.model.facts.model_facts`), for the
+        elements of the ``Year``-subscripted constants; the bundled model's by default.
 
     Returns
     -------
     list of dict
         In registry order: ``name``, ``kind``, ``section``, ``label_zh``,
-        ``label_en``, ``description``, ``unit``, ``default``, ``off`` and ``allowed``
-        (the text of error messages); numbers and schedules add ``min``, ``max``,
-        ``step``, ``integer`` and ``constant`` (the model constant); schedules add
-        ``elements``, ``[element, year]`` pairs, one per model year; options add
+        ``label_en``, ``description``, ``unit``, ``unit_text``, ``default``, ``off``
+        and ``allowed`` (the text of error messages); numbers and schedules add
+        ``min``, ``max``, ``step``, ``integer`` and ``constant`` (the model
+        constant); schedules add ``elements``, ``[element, year]`` pairs, one per
+        model year (the names the engine sets: ``constant[y2011]``); options add
         ``options``, option name -> {governed lever: value} (empty: custom).
     """
     from transfer_sim.engines.base import subscript_elements
 
-    cat = catalogue(model_path)
+    facts = facts if facts is not None else model_facts()
     table = []
     for lever in _levers.LEVERS:
         zh, en = LABELS.get(lever.name, ("", lever.name.replace("_", " ")))
@@ -190,10 +197,7 @@ def lever_table(model_path: str | Path | None = None) -> list[dict[str, Any]]:
             entry.update(min=float(lo), max=float(hi), step=_step(lever),
                          integer=lever.integer, constant=lever.variable)
         if lever.kind == "schedule":
-            elements = subscript_elements(cat, str(lever.variable))
-            if len(elements) != len(YEARS):
-                raise InputError(f"expected one element per year {YEARS[0]}-{YEARS[-1]}, got "
-                                 f"{len(elements)}", key=lever.name)
+            elements = subscript_elements(facts, str(lever.variable))
             entry["elements"] = [[f"{lever.variable}[{e}]", y]
                                  for e, y in zip(elements, YEARS, strict=True)]
         table.append(entry)
@@ -210,26 +214,16 @@ def expand_inputs(inputs: Mapping[str, Any],
         Model constant -> float or array (as :func:`~transfer_sim.inputs.levers.resolve`
         and :func:`~transfer_sim.inputs.parameters.to_inputs` return them).
     model_path : path-like, optional
-        Model file (for element names).
+        Model file (for the elements of subscripted constants).
 
     Returns
     -------
     dict
         ``name`` or ``name[element]`` -> float: the names of the module's slots.
     """
-    from transfer_sim.engines.base import subscript_elements
+    from transfer_sim.engines.base import flat_overrides
 
-    cat = None
-    out: dict[str, float] = {}
-    for name, value in inputs.items():
-        if np.ndim(value) == 0:
-            out[name] = float(value)
-            continue
-        cat = cat if cat is not None else catalogue(model_path)
-        for element, v in zip(subscript_elements(cat, name), np.asarray(value, dtype=float),
-                              strict=True):
-            out[f"{name}[{element}]"] = float(v)
-    return out
+    return flat_overrides(model_facts(model_path), inputs)   # as the engine sets them
 
 
 def kpi_spec() -> list[dict[str, Any]]:
@@ -357,14 +351,17 @@ def preset_entry(scenario: Scenario, module: str,
 
 def _modules(scenarios: Sequence[Scenario], engine: Any) -> tuple[dict[str, dict], list[str]]:
     """Compile one WebAssembly module per distinct run setting; return them and each key."""
-    from transfer_sim.engines.simlin_wasm import _compile
+    from transfer_sim.engines.simlin_wasm import _compile, wasm_problem
 
+    problem = wasm_problem()
+    if problem is not None:
+        raise ModelError(f"the explorer runs Simlin's WebAssembly compilation of the model: "
+                         f"{problem}")
     modules: dict[str, dict[str, Any]] = {}
     keys = []
     for s in scenarios:
-        spec = plan(s, model_path=engine.model_path)    # the settings `transfer-sim run` uses
-        dt = spec.time_step if spec.time_step is not None else engine._default_dt
-        specs = (float(spec.final_time), float(dt), float(spec.saveper))
+        # The run settings `transfer-sim run` uses, completed as the engine completes them.
+        specs = plan(s, model_path=engine.model_path).times(model_facts(engine.model_path))
         key = "-".join(format_number(v) for v in specs)
         if key not in modules:
             try:
@@ -373,10 +370,18 @@ def _modules(scenarios: Sequence[Scenario], engine: Any) -> tuple[dict[str, dict
                 raise ModelError(f"Simlin could not compile the model to WebAssembly: {exc}; "
                                  "the explorer needs pysimlin's WebAssembly compiler") from exc
             modules[key] = {"final_time": specs[0], "time_step": specs[1], "saveper": specs[2],
-                            "wasm": base64.b64encode(wasm).decode("ascii"),
-                            "layout": base64.b64encode(layout).decode("ascii")}
+                            "encoding": "gzip", "wasm": _packed(wasm),
+                            "layout": _packed(layout)}
         keys.append(key)
     return modules, keys
+
+
+def _packed(data: bytes) -> str:
+    """Return bytes gzipped (the module shrinks about 6x) and base64-encoded for the page.
+
+    The page unpacks them with the browser's own ``DecompressionStream``.
+    """
+    return base64.b64encode(gzip.compress(data, compresslevel=9, mtime=0)).decode("ascii")
 
 
 def _data(scenarios: Sequence[Scenario], reference: Scenario, default_preset: str,
@@ -388,11 +393,12 @@ def _data(scenarios: Sequence[Scenario], reference: Scenario, default_preset: st
     everyone = [*scenarios, reference]
     modules, keys = _modules(everyone, engine)
     presets = [preset_entry(s, k, model_path) for s, k in zip(everyone, keys, strict=True)]
-    return {"levers": lever_table(model_path), "kpis": kpi_spec(), "modules": modules,
+    return {"levers": lever_table(model_facts(model_path)), "kpis": kpi_spec(), "modules": modules,
             "presets": presets[:-1], "reference": presets[-1], "default_preset": default_preset,
             "years": list(YEARS), "sectors": [[s, SECTOR_LABELS.get(s, s)] for s in SECTORS],
             "sector_variable": SECTOR_VARIABLE,
-            "sector_unit": unit_text(str(catalogue(model_path).at[SECTOR_VARIABLE, "Units"])),
+            "sector_unit": unit_text(model_facts(model_path).variables[SECTOR_VARIABLE].units
+                                     or ""),
             "model_sha256": model_hash(model_path),
             "package_version": _package_version()}
 

@@ -225,9 +225,16 @@ function parseLayout(buf) {
   if (pos !== buf.byteLength) throw new Error("unexpected layout blob");
   return layout;
 }
+// The module and its layout come gzipped: the browser's own DecompressionStream unpacks them.
+async function unpack(b64, encoding) {
+  if (encoding !== "gzip") return bytes(b64);
+  const stream = new Blob([bytes(b64)]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
 async function loadModule(m) {
-  const { instance } = await WebAssembly.instantiate(bytes(m.wasm), {});
-  return Object.assign({ ex: instance.exports }, parseLayout(bytes(m.layout)), { spec: m });
+  const [wasm, layout] = await Promise.all([unpack(m.wasm, m.encoding), unpack(m.layout, m.encoding)]);
+  const { instance } = await WebAssembly.instantiate(wasm, {});
+  return Object.assign({ ex: instance.exports }, parseLayout(layout), { spec: m });
 }
 const slotOf = (mod, name) => {
   if (!(name in mod.slots)) throw new Error(`the module has no variable ${name}`);
