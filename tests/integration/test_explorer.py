@@ -165,6 +165,22 @@ def test_default_presets_reference_and_modules(tmp_path):
     assert sorted(m["final_time"] for m in data["modules"].values()) == [2015.0, 2020.0]
 
 
+def test_same_model_same_page(tmp_path):
+    """Reproducible: the layout's entries and the font subset do not change between builds."""
+    import base64
+    import gzip
+
+    from transfer_sim.engines.simlin_wasm import _parse_layout
+
+    pages = [tmp_path / f"{i}.html" for i in range(2)]
+    for out in pages:
+        assert main(["explore", "no-policy", "-o", str(out)]) == 0
+    assert pages[0].read_bytes() == pages[1].read_bytes()
+    module = next(iter(_page_data(pages[0])["modules"].values()))
+    n_slots, offset, slots = _parse_layout(gzip.decompress(base64.b64decode(module["layout"])))
+    assert offset > 0 and n_slots >= len(slots) and "time" in slots
+
+
 def test_bad_output_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["explore", "no-policy", "-o", str(tmp_path / "x.txt")]) == 2
     assert "allowed: .html" in capsys.readouterr().err

@@ -30,6 +30,7 @@ import io
 import json
 import math
 import re
+import struct
 from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -371,9 +372,31 @@ def _modules(scenarios: Sequence[Scenario], engine: Any) -> tuple[dict[str, dict
                                  "the explorer needs pysimlin's WebAssembly compiler") from exc
             modules[key] = {"final_time": specs[0], "time_step": specs[1], "saveper": specs[2],
                             "encoding": "gzip", "wasm": _packed(wasm),
-                            "layout": _packed(layout)}
+                            "layout": _packed(_canonical_layout(layout))}
         keys.append(key)
     return modules, keys
+
+
+def _canonical_layout(layout: bytes) -> bytes:
+    """Return the layout blob with its entries in slot order: the same model, the same page.
+
+    libsimlin lists the entries in an order that changes from run to run. Same format:
+    ``n_slots``, ``n_chunks``, ``results_offset`` (u64), a u32 count, then per variable
+    a u32 name length, the name and a u64 slot.
+    """
+    (count,) = struct.unpack_from("<I", layout, 24)
+    pos, entries = 28, []
+    for _ in range(count):
+        (length,) = struct.unpack_from("<I", layout, pos)
+        name = layout[pos + 4:pos + 4 + length]
+        (slot,) = struct.unpack_from("<Q", layout, pos + 4 + length)
+        entries.append((slot, name))
+        pos += 12 + length
+    if pos != len(layout):
+        raise ModelError("unexpected WebAssembly layout from libsimlin (version change?)")
+    body = b"".join(struct.pack("<I", len(n)) + n + struct.pack("<Q", s)
+                    for s, n in sorted(entries))
+    return layout[:28] + body
 
 
 def _packed(data: bytes) -> str:
@@ -478,7 +501,8 @@ def _cjk_font_face(text: str) -> str:
     options = subset.Options()
     options.flavor, options.layout_features, options.name_IDs = "woff", [], ["*"]
     buffer = io.BytesIO()
-    with TTFont(path, lazy=True) as font:      # closed: no ResourceWarning
+    # Closed (no ResourceWarning); the file's own timestamp kept, so the page is reproducible.
+    with TTFont(path, lazy=True, recalcTimestamp=False) as font:
         subsetter = subset.Subsetter(options)
         subsetter.populate(text=chars)
         subsetter.subset(font)
