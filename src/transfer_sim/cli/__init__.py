@@ -24,7 +24,7 @@ COMMAND_MODULES = (
     "validate",
     "check",
     "calibrate",
-    "attribute", "report",
+    "attribute", "report", "explore",
     "ensemble", "sensitivity",
 )
 
