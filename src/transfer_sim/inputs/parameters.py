@@ -93,8 +93,22 @@ _SCALARS = (
               "Bounds 0.5-10: from a weak cost response to one where a 10 % cost "
               "advantage more than doubles attractiveness."),
     Parameter("productivity_growth", "productivity_growth", None, "1/Year", (0.0, 0.25),
-              "Growth of labour productivity (revenue per worker, nominal). Bounds 0-25 % "
-              "a year: from no growth to the fastest nominal revenue growth observed."),
+              "Growth of real labour productivity (output at 2005 prices per worker). Bounds "
+              "0-25 % a year: from no growth to the fastest revenue growth observed. No "
+              "employment series exists to fit it (it moves only T4 and employment)."),
+    Parameter("investment_sensitivity", "investment_sensitivity", None, "Dmnl", (0.5, 8.0),
+              "Steepness of investment's response to expected profitability. Bounds 0.5-8: "
+              "from investment that barely reacts to margins to one that halves when the "
+              "profit rate falls by a quarter."),
+    Parameter("zone_establishment", "zone_establishment", None, "park/Year", (0.0, 8.0),
+              "New development zones a year. Bounds 0-8: from none to twice the pace that "
+              "takes the assumed 83 zones of 2005 past the 116 of 2015."),
+    Parameter("baseline_region_upgrade_time", "baseline_region_upgrade_time", None, "Year",
+              (2.0, 30.0), "Time from passing 50 亿元 to region-level approval without P10. "
+              "Bounds 2-30 years: from a fast track to a rare upgrade."),
+    Parameter("baseline_state_upgrade_time", "baseline_state_upgrade_time", None, "Year",
+              (4.0, 60.0), "Time from passing 100 亿元 to State-Council approval without P10 "
+              "(national quotas). Bounds 4-60 years."),
 )
 
 #: Every calibrated parameter, scalars first, then ``reinvestment_rate`` per sector.

@@ -496,7 +496,8 @@ def _model_time_step(model_path: str | os.PathLike[str] | None) -> float | str:
 def _trajectories(problem: CalibrationProblem, x0: np.ndarray, x1: np.ndarray,
                   obs: pd.DataFrame) -> pd.DataFrame:
     final = float(max(problem.final_time, 2015.0))
-    runs = [problem.run(x, final_time=final, saveper=0.25) for x in (x0, x1)]
+    names = sorted(set(obs["output"]))
+    runs = [problem.run(x, variables=names, final_time=final, saveper=0.25) for x in (x0, x1)]
     frames = []
     for label in dict.fromkeys(obs["variable"]):
         row = obs[obs["variable"] == label].iloc[0]

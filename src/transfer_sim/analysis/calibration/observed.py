@@ -1,12 +1,15 @@
 """Observed series for calibration: a tidy CSV checked row by row against the model.
 
 :func:`load_observed` reads a tidy CSV (``variable, year, value, unit, source,
-confidence``) and checks every row against the model: the variable must be a model
-output (``revenue[agrifood]`` for one sector), the unit the model's, the year inside
-the horizon 2005-2020, the value a positive number. An annual figure for year ``Y``
-is compared with the model at time ``Y``, the model's own convention (its 2005
-initial values and its resource-revenue lookup anchor annual figures at the start of
-their year).
+confidence`` and an optional ``period``) and checks every row against the model: the
+variable must be a model output (``revenue[agrifood]`` for one sector), the unit the
+model's, the year inside the horizon 2005-2020, the value a positive number.
+
+A figure is compared with the model over the period it covers
+(:mod:`transfer_sim.analysis.periods`): for a rate (units per ``Year``) the amount over
+the period — the calendar year [Y, Y+1) by default, or the months a ``period`` such as
+``Jan-Aug``, ``H1`` or ``Q1-Q3`` names, in the rate's unit without ``/Year`` — read from
+the model's cumulative stock; for a stock its value at the end of the period.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from transfer_sim.analysis.periods import Period, is_rate, parse_period
 from transfer_sim.engines.base import output_variables
 from transfer_sim.errors import InputError
 from transfer_sim.model.core import SECTORS, YEARS, _data_path, catalogue
@@ -33,6 +37,8 @@ __all__ = ["OBSERVED_COLUMNS", "CONFIDENCE_SIGMA", "HORIZON", "default_observed_
 
 #: Columns an observed-data CSV must have.
 OBSERVED_COLUMNS = ("variable", "year", "value", "unit", "source", "confidence")
+#: Optional columns: ``period`` (months within the year; the whole year when empty).
+OPTIONAL_COLUMNS = ("period",)
 #: Relative standard error assumed for an observation of each confidence level
 #: (an assumption: official figures within 5 %, media figures within 10 %,
 #: derived or loosely matching figures within 25 %). Weights are ``1 / sigma**2``.
@@ -109,8 +115,9 @@ def load_observed(path: str | os.PathLike[str] | None = None, *,
             raise InputError(f"line {line}: {len(r)} fields, the header has {len(header)}",
                              file=file, key="line")
         records.append({"line": line, **{h: r[j].strip() for j, h in enumerate(header)
-                                         if h in OBSERVED_COLUMNS}})
-    frame = pd.DataFrame(records, columns=["line", *OBSERVED_COLUMNS])
+                                         if h in OBSERVED_COLUMNS + OPTIONAL_COLUMNS}})
+    columns = ["line", *OBSERVED_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in header)]
+    frame = pd.DataFrame(records, columns=columns)
     out = check_observed(frame, file=file, model_path=model_path)
     out.attrs["sha256"] = hashlib.sha256(data).hexdigest()
     return out
@@ -139,8 +146,8 @@ def check_observed(frame: pd.DataFrame, *, file: str | None = None,
     Parameters
     ----------
     frame : pandas.DataFrame
-        Columns :data:`OBSERVED_COLUMNS`; an optional ``line`` column is used in
-        messages.
+        Columns :data:`OBSERVED_COLUMNS` (and optionally ``period``); an optional
+        ``line`` column is used in messages.
     file : str, optional
         Where the rows came from (for messages).
     model_path : path-like, optional
@@ -151,7 +158,9 @@ def check_observed(frame: pd.DataFrame, *, file: str | None = None,
     pandas.DataFrame
         The observations, one row each, with ``year`` as int, ``value`` as float and
         added columns ``output`` (model output), ``element`` (sector or ``""``),
-        ``sigma`` (relative standard error) and ``weight`` (``1 / sigma**2``).
+        ``period`` (e.g. ``year`` or ``Jan-Aug``), ``start`` and ``end`` (times of the
+        period), ``reading`` (``flow`` or ``stock``), ``sigma`` (relative standard
+        error) and ``weight`` (``1 / sigma**2``).
 
     Raises
     ------
@@ -168,40 +177,76 @@ def check_observed(frame: pd.DataFrame, *, file: str | None = None,
                          file=where, key="variable")
     outputs = _output_units(model_path)
     records = []
-    seen: dict[tuple[str, int], str] = {}
+    seen: dict[tuple[str, str], str] = {}
     for i, row in enumerate(frame.to_dict("records")):
-        at = _line(row, i)
-        name, element = _check_variable(row["variable"], outputs, at, where)
-        year = _check_year(row["year"], at, where, f"{row['variable']}")
-        label = f"{name}[{element}]" if element else name
-        value = _check_value(row["value"], at, where, label, year)
-        unit = str(row["unit"]).strip()
-        want = outputs[name][0]
-        if unit.replace(" ", "") != want.replace(" ", ""):
-            raise InputError(f"{at}: unit {unit!r} does not match the model's unit {want!r} "
-                             f"for {label}; convert the value to {want}", file=where,
-                             key="unit")
-        source = str(row["source"]).strip() if pd.notna(row["source"]) else ""
-        if not source or source.lower() == "nan":
-            raise InputError(f"{at}: no source for {label} {year}; every observation "
-                             "names where it was read", file=where, key="source")
-        conf = str(row["confidence"]).strip().lower()
-        if conf not in CONFIDENCE_SIGMA:
-            raise InputError(f"{at}: confidence {row['confidence']!r} for {label} {year}; "
-                             f"allowed: {', '.join(CONFIDENCE_SIGMA)}", file=where,
-                             key="confidence")
-        if (label, year) in seen:
-            raise InputError(f"{at}: {label} {year} is repeated (first at {seen[label, year]});"
-                             " allowed: one value per variable and year", file=where,
-                             key="variable")
-        seen[label, year] = at
-        sigma = CONFIDENCE_SIGMA[conf]
-        records.append({"variable": label, "year": year, "value": value, "unit": want,
-                        "source": source, "confidence": conf, "output": name,
-                        "element": element, "sigma": sigma, "weight": 1.0 / sigma ** 2})
+        rec = _check_row(row, _line(row, i), outputs, where)
+        key = (rec["variable"], rec["label"])
+        if key in seen:
+            raise InputError(f"{_line(row, i)}: {rec['variable']} {rec['label']} is repeated "
+                             f"(first at {seen[key]}); allowed: one value per variable and "
+                             "period", file=where, key="variable")
+        seen[key] = _line(row, i)
+        records.append(rec)
     out = pd.DataFrame(records)
     out.attrs["file"] = where
     return out
+
+
+def _check_row(row: Mapping[str, Any], at: str, outputs: Mapping[str, tuple[str, tuple]],
+               where: str) -> dict[str, Any]:
+    """Check one observation; return its record (see :func:`check_observed`)."""
+    name, element = _check_variable(row["variable"], outputs, at, where)
+    year = _check_year(row["year"], at, where, f"{row['variable']}")
+    label = f"{name}[{element}]" if element else name
+    period = _check_period(row.get("period"), year, at, where)
+    value = _check_value(row["value"], at, where, label, year)
+    model_unit = outputs[name][0]
+    flow = is_rate(model_unit)
+    unit = _check_unit(str(row["unit"]).strip(), model_unit, flow and not period.whole_year,
+                       at, where, label)
+    source = str(row["source"]).strip() if pd.notna(row["source"]) else ""
+    if not source or source.lower() == "nan":
+        raise InputError(f"{at}: no source for {label} {year}; every observation "
+                         "names where it was read", file=where, key="source")
+    conf = str(row["confidence"]).strip().lower()
+    if conf not in CONFIDENCE_SIGMA:
+        raise InputError(f"{at}: confidence {row['confidence']!r} for {label} {year}; "
+                         f"allowed: {', '.join(CONFIDENCE_SIGMA)}", file=where,
+                         key="confidence")
+    sigma = CONFIDENCE_SIGMA[conf]
+    return {"variable": label, "year": year, "value": value, "unit": unit, "source": source,
+            "confidence": conf, "output": name, "element": element,
+            "period": _period_text(row.get("period")), "label": period.label,
+            "start": period.start, "end": period.end,
+            "reading": "flow" if flow else "stock", "sigma": sigma, "weight": 1.0 / sigma ** 2}
+
+
+def _period_text(raw: Any) -> str:
+    text = "" if raw is None or (isinstance(raw, float) and math.isnan(raw)) else str(raw)
+    return text.strip() or "year"
+
+
+def _check_period(raw: Any, year: int, at: str, where: str) -> Period:
+    try:
+        return parse_period(year, _period_text(raw))
+    except InputError as exc:
+        raise InputError(f"{at}: {exc.detail}", file=where, key="period") from None
+
+
+def _check_unit(unit: str, model_unit: str, partial_flow: bool, at: str, where: str,
+                label: str) -> str:
+    """Check the unit: the model's, or for a partial-year flow the amount's (no ``/Year``)."""
+    want = _amount_unit(model_unit) if partial_flow else model_unit
+    if unit.replace(" ", "") != want.replace(" ", ""):
+        what = "the amount over the months, in" if partial_flow else "the model's unit"
+        raise InputError(f"{at}: unit {unit!r} does not match {what} {want!r} for {label}; "
+                         f"convert the value to {want}", file=where, key="unit")
+    return want
+
+
+def _amount_unit(rate_unit: str) -> str:
+    """``yiyuan/Year`` -> ``yiyuan``: the unit of the amount of a rate over a period."""
+    return re.sub(r"\s*/\s*\(?\s*Year\s*\)?\s*$", "", rate_unit) or "Dmnl"
 
 
 def _check_variable(raw: Any, outputs: Mapping[str, tuple[str, tuple]], at: str,

@@ -1,8 +1,11 @@
-"""The calibration problem: model values at the observed years, and the payoff.
+"""The calibration problem: model values over the observed periods, and the payoff.
 
-:class:`CalibrationProblem` turns parameter values into model values at the observed
-years (one run of the fast engine, planned by :func:`transfer_sim.run.plan.plan`) and
-into the payoff: the sum of weighted squared relative errors,
+:class:`CalibrationProblem` turns parameter values into model values over the periods
+the observations cover (one run of the fast engine, planned by
+:func:`transfer_sim.run.plan.plan`): for a flow the amount over the period, the
+difference of the rate's cumulative stock between the period's end and start (or the
+rate integrated over the period where the model has no cumulative stock); for a stock
+its value at the period's end. The payoff is: the sum of weighted squared relative errors,
 ``sum(((model - observed) / observed / sigma)**2)``, where ``sigma`` is the relative
 standard error :data:`~transfer_sim.analysis.calibration.observed.CONFIDENCE_SIGMA`
 assumes for the observation's confidence.
@@ -18,14 +21,26 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from transfer_sim.analysis.periods import cumulative_name
 from transfer_sim.engines import DEFAULT_ENGINE, RawResult, get_engine
 from transfer_sim.errors import InputError, ModelError
 from transfer_sim.inputs import parameters as _parameters
 from transfer_sim.inputs.scenarios import Scenario
 from transfer_sim.model.core import SECTORS, YEARS
+from transfer_sim.model.facts import model_facts
 from transfer_sim.run.plan import plan, with_inputs
 
 __all__ = ["CalibrationProblem", "BAD_RESIDUAL"]
+
+
+def _reading(output: str, kind: str, model_path: str | os.PathLike[str] | None
+             ) -> tuple[str, bool]:
+    """Return the model output to read for an observation, and whether it is cumulative."""
+    if kind == "flow":
+        cum = cumulative_name(output)
+        if cum in model_facts(model_path).outputs:
+            return cum, True
+    return output, False
 
 #: Residual used where the model gives no finite value (an unusable parameter set).
 BAD_RESIDUAL = 1e6
@@ -82,16 +97,25 @@ class CalibrationProblem:
         if outside:
             raise InputError(f"starting value outside the calibration bounds for "
                              f"{', '.join(outside)}", key="parameters")
-        self._outputs = sorted(set(self.observed["output"]))
+        self._reads = [_reading(name, kind, self.model_path) for name, kind in
+                       zip(self.observed["output"], self.observed["reading"], strict=True)]
+        self._outputs = sorted({r for r, _ in self._reads})
+        # Year boundaries are saved exactly at yearly saves; other period ends need the
+        # model's own steps (linear between saved times is then exact to the Euler scheme).
+        periods = self.observed[["start", "end"]].to_numpy(dtype=float)
+        yearly = bool(np.all(np.isclose(periods, np.round(periods))))
+        integrate = any(not cum for _, cum in self._reads)
         # The scenario's levers (and parameters, replaced run by run) with its time step.
         self._plan = plan(self.scenario, time_step=self.time_step, variables=self._outputs,
                           saveper=1.0, model_path=self.model_path)
         self.time_step = self._plan.time_step
+        self._saveper = 1.0 if yearly and not integrate else self._plan.times(
+            model_facts(self.model_path))[1]
         self._engine = get_engine(self.engine, self.model_path)
-        self._years = self.observed["year"].to_numpy(dtype=float)
+        self._periods = periods
         self._obs = self.observed["value"].to_numpy(dtype=float)
         self._sigma = self.observed["sigma"].to_numpy(dtype=float)
-        self.final_time = float(max(self._years.max(), YEARS[0] + 1))
+        self.final_time = float(max(periods[:, 1].max(), YEARS[0] + 1))
 
     # -- coordinates
     def start_vector(self) -> np.ndarray:
@@ -114,7 +138,7 @@ class CalibrationProblem:
 
     # -- model
     def run(self, x: np.ndarray, *, variables: Sequence[str] | None = None,
-            final_time: float | None = None, saveper: float = 1.0) -> RawResult:
+            final_time: float | None = None, saveper: float | None = None) -> RawResult:
         """Run the model with the fitted parameters at ``x``; return the raw result.
 
         The run is the scenario's plan with every calibrated parameter set to
@@ -123,21 +147,28 @@ class CalibrationProblem:
         params = _parameters.to_inputs(self.values(x), model_path=self.model_path)
         spec = dataclasses.replace(
             with_inputs(self._plan, params), final_time=final_time or self.final_time,
-            saveper=max(saveper, self.time_step or 0.0),
+            saveper=max(saveper or self._saveper, self.time_step or 0.0),
             variables=list(variables) if variables is not None else self._outputs)
         self.evaluations += 1
         return self._engine.run(spec)
 
     def simulate(self, x: np.ndarray) -> np.ndarray:
-        """Return the model's value at each observation (same order as ``observed``)."""
+        """Return the model's value for each observation (same order as ``observed``)."""
         raw = self.run(x)
         out = np.empty(len(self.observed))
-        for i, (name, element, year) in enumerate(zip(
-                self.observed["output"], self.observed["element"], self._years, strict=True)):
-            series = raw.data[name]
+        for i, ((read, cumulative), element, (start, end)) in enumerate(zip(
+                self._reads, self.observed["element"], self._periods, strict=True)):
+            series = raw.data[read]
             if element:
                 series = series[:, SECTORS.index(element)]
-            out[i] = np.interp(year, raw.time, series)
+            if self.observed["reading"].iat[i] == "stock":
+                out[i] = np.interp(end, raw.time, series)
+            elif cumulative:
+                out[i] = np.interp(end, raw.time, series) - np.interp(start, raw.time, series)
+            else:
+                inside = (raw.time > start) & (raw.time < end)
+                grid = np.concatenate([[start], raw.time[inside], [end]])
+                out[i] = np.trapezoid(np.interp(grid, raw.time, series), grid)
         return out
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
