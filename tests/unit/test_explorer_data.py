@@ -97,37 +97,47 @@ def test_allowed_text_matches_the_registry_errors(table):
         assert err.value.detail.endswith(f"allowed: {entry['allowed']}")
 
 
-def test_kpi_spec_names_every_kpi():
+def test_kpi_spec_names_every_kpi_and_states_its_reading():
     spec = explorer.kpi_spec()
     assert [k["name"] for k in spec] == [k.name for k in KPIS]
     for item, kpi in zip(spec, KPIS, strict=True):
         assert item["target"] == kpi.target and item["unit"] == kpi.unit
-        if kpi.variable is not None:
-            assert item["formula"] == {"kind": "at", "variable": kpi.variable,
-                                       "time": float(TARGET_YEAR)}
-        else:                           # computed in kpis.py: T3's ratio of increments
-            assert item["formula"]["kind"] == "ratio_of_increments"
-            assert item["formula"]["to"] == TARGET_YEAR
+        assert item["year"] == TARGET_YEAR
+        f = dict(item["formula"])
+        assert f.pop("reads") == explorer.formula_reads(f)
+        if kpi.reading == "stock":
+            assert f == {"kind": "stock", "variable": kpi.variable}
+        elif kpi.reading == "flow":
+            assert f == {"kind": "flow", "variable": f"cumulative_{kpi.variable}"}
+        else:                           # T3: share of the increment of two annual flows
+            assert f == {"kind": "share_of_increment",
+                         "share": f"cumulative_{kpi.variable}",
+                         "other": f"cumulative_{kpi.other}", "base": 2010.0, "scale": 100.0}
 
 
 def test_evaluate_kpis_formula_kinds():
     import numpy as np
 
-    time = np.array([2010.0, 2015.0, 2016.0])
-    series = {"a": np.array([1.0, 3.0, 7.0]), "b": np.array([2.0, 6.0, 10.0])}
-    spec = [{"name": "x", "formula": {"kind": "at", "variable": "a", "time": 2015.0}},
-            {"name": "y", "formula": {"kind": "increment", "variable": "a", "from": 2015.0,
-                                      "to": 2016.0}},
-            {"name": "z", "formula": {"kind": "ratio_of_increments", "numerator": "a",
-                                      "denominator": "b", "from": 2010.0, "to": 2015.0,
-                                      "scale": 100.0}},
-            {"name": "w", "formula": {"kind": "ratio_of_increments", "numerator": "a",
-                                      "denominator": "a", "from": 2010.0, "to": 2010.0,
-                                      "scale": 100.0}}]
+    time = np.arange(2010.0, 2017.0)
+    # cumulative stocks whose annual flows are 1, 2, ... (a) and 10 each year (b)
+    flows_a = np.arange(1.0, 7.0)
+    series = {"a": np.concatenate([[0.0], np.cumsum(flows_a)]),
+              "b": 10.0 * (time - 2010.0), "s": time - 2000.0}
+    spec = [{"name": "x", "year": 2015, "formula": {"kind": "stock", "variable": "s"}},
+            {"name": "y", "year": 2015, "formula": {"kind": "flow", "variable": "a"}},
+            {"name": "z", "year": 2015, "formula": {"kind": "share_of_increment",
+                                                    "share": "a", "other": "b",
+                                                    "base": 2010.0, "scale": 100.0}},
+            {"name": "w", "year": 2010, "formula": {"kind": "share_of_increment",
+                                                    "share": "b", "other": "b",
+                                                    "base": 2010.0, "scale": 100.0}}]
     out = explorer.evaluate_kpis(spec, time, series)
-    assert out["x"] == 3.0 and out["y"] == 4.0 and out["z"] == 50.0 and math.isnan(out["w"])
+    assert out["x"] == 16.0                  # the stock at the end of 2015
+    assert out["y"] == 6.0                   # the flow over 2015
+    assert out["z"] == 100.0                 # a grows by 5 from 2010, b not at all
+    assert math.isnan(out["w"])              # no increment: undefined
     with pytest.raises(InputError, match="not in the results"):
-        explorer.evaluate_kpis(spec[:1], time[:1], {"a": series["a"][:1]})
+        explorer.evaluate_kpis(spec[:1], time[:3], {"s": series["s"][:3]})
 
 
 def test_fragment_round_trip_and_preset():

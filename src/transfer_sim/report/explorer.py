@@ -10,10 +10,10 @@ know besides the module is generated here, from the package's own registries:
   unit, section and labels. A small generic interpreter in the page
   (``explorer_assets/explorer.js``) turns lever values into the module's inputs the
   way :func:`~transfer_sim.inputs.levers.resolve` does; tests hold the two equal.
-- :func:`kpi_spec` - the indicators of :mod:`transfer_sim.analysis.kpis` as data:
-  which variable, at which time, which formula (``at``: the value at a time;
-  ``increment``: the change between two times; ``ratio_of_increments``: T3). The
-  page evaluates the spec; :func:`evaluate_kpis` is the same interpreter in Python.
+- :func:`kpi_spec` - the indicators of :mod:`transfer_sim.analysis.kpis` as data: how
+  each is read for a figure in a year (``stock``: the value at the year's end;
+  ``flow``: the cumulative stock's change over the year; ``share_of_increment``: T3).
+  The page evaluates the spec; :func:`evaluate_kpis` is the same interpreter in Python.
 - :func:`preset_entry` - each scenario given as a preset: its levers, its calibrated
   parameters as model inputs, its run settings and which module it runs on.
 
@@ -40,6 +40,7 @@ from urllib.parse import quote, unquote
 import numpy as np
 
 from transfer_sim.analysis import kpis as _kpis
+from transfer_sim.analysis.periods import cumulative_name
 from transfer_sim.errors import InputError, ModelError
 from transfer_sim.inputs import levers as _levers
 from transfer_sim.inputs import parameters as _parameters
@@ -112,9 +113,6 @@ SECTOR_LABELS: Mapping[str, str] = {
 #: Per-sector output drawn as "revenue by sector".
 SECTOR_VARIABLE = "revenue"
 _ASSETS = files("transfer_sim.report") / "explorer_assets"
-#: The outputs T3 is the ratio of the increments of (numerator, denominator).
-_T3_VARIABLES: tuple[str, str] = getattr(_kpis, "_T3_VARIABLES",
-                                         ("nonresource_revenue", "industrial_revenue"))
 
 
 def unit_text(unit: str) -> str:
@@ -230,40 +228,48 @@ def expand_inputs(inputs: Mapping[str, Any],
 def kpi_spec() -> list[dict[str, Any]]:
     """Return the indicators of :mod:`~transfer_sim.analysis.kpis` as a declarative spec.
 
+    Each indicator's :attr:`~transfer_sim.analysis.kpis.Kpi.reading` becomes a formula
+    over the run's saved series, for a figure "in" year ``year``: ``{"kind": "stock",
+    "variable"}`` (the value at ``year + 1``), ``{"kind": "flow", "variable"}`` (the
+    cumulative stock's difference over the year) or ``{"kind": "share_of_increment",
+    "share", "other", "base", "scale"}`` (T3: ``scale`` x the increment of the share's
+    annual flow since ``base`` over that of the sum of both flows).
+
     Returns
     -------
     list of dict
         Per indicator: ``name`` (as in the ``--kpis`` CSV), ``label``, ``unit``,
-        ``target`` (None without one; met when value >= target) and ``formula``:
-        ``{"kind": "at", "variable", "time"}``, ``{"kind": "increment", "variable",
-        "from", "to"}`` or ``{"kind": "ratio_of_increments", "numerator",
-        "denominator", "from", "to", "scale"}``.
-
-    Raises
-    ------
-    InputError
-        For a computed indicator this function does not know how to state.
+        ``target`` (None without one; met when value >= target), ``year`` and
+        ``formula``.
     """
     spec = []
     for kpi in _kpis.KPIS:
-        formula = getattr(kpi, "formula", None)
-        if formula is None and kpi.variable is not None:
-            formula = {"kind": "at", "variable": kpi.variable, "time": float(_kpis.TARGET_YEAR)}
-        elif formula is None and kpi.name == "contribution_rate":
-            # kpis.contribution_rate: 100 * increment of one / increment of the other,
-            # of the outputs kpis names for it.
-            numerator, denominator = _T3_VARIABLES
-            formula = {"kind": "ratio_of_increments", "numerator": numerator,
-                       "denominator": denominator, "from": float(_kpis.BASE_YEAR),
-                       "to": float(_kpis.TARGET_YEAR), "scale": 100.0}
-        elif formula is None:
-            raise InputError("computed indicator without a formula the explorer knows; add "
-                             "it to report.explorer.kpi_spec", key=kpi.name)
+        if kpi.reading == "stock":
+            formula: dict[str, Any] = {"kind": "stock", "variable": kpi.variable}
+        elif kpi.reading == "flow":
+            formula = {"kind": "flow", "variable": cumulative_name(kpi.variable)}
+        else:
+            formula = {"kind": "share_of_increment", "share": cumulative_name(kpi.variable),
+                       "other": cumulative_name(kpi.other), "base": float(_kpis.BASE_YEAR),
+                       "scale": 100.0}
+        formula["reads"] = formula_reads(formula)
         spec.append({"name": kpi.name, "label": kpi.label, "unit": kpi.unit,
                      "unit_text": unit_text(kpi.unit),
                      "target": None if kpi.target is None else float(kpi.target),
-                     "year": int(_kpis.TARGET_YEAR), "formula": dict(formula)})
+                     "year": int(_kpis.TARGET_YEAR), "formula": formula})
     return spec
+
+
+def formula_reads(formula: Mapping[str, Any]) -> list[str]:
+    """Return the model outputs a :func:`kpi_spec` formula reads.
+
+    Examples
+    --------
+    >>> formula_reads({"kind": "share_of_increment", "share": "a", "other": "b"})
+    ['a', 'b']
+    """
+    keys = ("share", "other") if formula["kind"] == "share_of_increment" else ("variable",)
+    return [formula[k] for k in keys]
 
 
 def _at(time: np.ndarray, series: np.ndarray, when: float) -> float:
@@ -271,6 +277,10 @@ def _at(time: np.ndarray, series: np.ndarray, when: float) -> float:
     if not math.isclose(time[i], when, rel_tol=1e-9, abs_tol=1e-9):
         raise InputError(f"time {when:g} is not in the results", key="time")
     return float(series[i])
+
+
+def _flow(time: np.ndarray, cumulative: np.ndarray, year: float) -> float:
+    return _at(time, cumulative, year + 1) - _at(time, cumulative, year)
 
 
 def evaluate_kpis(spec: Sequence[Mapping[str, Any]], time: np.ndarray,
@@ -289,21 +299,22 @@ def evaluate_kpis(spec: Sequence[Mapping[str, Any]], time: np.ndarray,
     Returns
     -------
     dict
-        Indicator name -> value (NaN where a ratio's denominator is zero).
+        Indicator name -> value in its ``year`` (NaN where T3's denominator is zero).
     """
     out = {}
     for item in spec:
-        f = item["formula"]
-        if f["kind"] == "at":
-            value = _at(time, series[f["variable"]], f["time"])
-        elif f["kind"] == "increment":
-            s = series[f["variable"]]
-            value = _at(time, s, f["to"]) - _at(time, s, f["from"])
-        elif f["kind"] == "ratio_of_increments":
-            num, den = series[f["numerator"]], series[f["denominator"]]
-            d_den = _at(time, den, f["to"]) - _at(time, den, f["from"])
-            d_num = _at(time, num, f["to"]) - _at(time, num, f["from"])
-            value = f["scale"] * d_num / d_den if d_den != 0 else math.nan
+        f, year = item["formula"], float(item["year"])
+        if f["kind"] == "stock":
+            value = _at(time, series[f["variable"]], year + 1)
+        elif f["kind"] == "flow":
+            value = _flow(time, series[f["variable"]], year)
+        elif f["kind"] == "share_of_increment":
+            d_share = (_flow(time, series[f["share"]], year)
+                       - _flow(time, series[f["share"]], f["base"]))
+            d_other = (_flow(time, series[f["other"]], year)
+                       - _flow(time, series[f["other"]], f["base"]))
+            total = d_share + d_other
+            value = f["scale"] * d_share / total if total != 0 else math.nan
         else:
             raise InputError(f"unknown formula kind {f['kind']!r}", key=item["name"])
         out[item["name"]] = value

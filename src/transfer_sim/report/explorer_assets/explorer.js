@@ -263,7 +263,7 @@ function simulate(mod, inputs) {
 }
 function neededVariables(mod) {
   const names = new Set(["time"]);
-  for (const k of DATA.kpis) for (const key of ["variable", "numerator", "denominator"]) if (k.formula[key]) names.add(k.formula[key]);
+  for (const k of DATA.kpis) for (const name of k.formula.reads) names.add(name);
   for (const [s] of DATA.sectors) names.add(`${DATA.sector_variable}[${s}]`);
   return [...names].filter((n) => n in mod.slots);
 }
@@ -275,26 +275,27 @@ function at(run, series, when) {
   if (Math.abs(run.time[best] - when) > 1e-9 * Math.max(1, Math.abs(when))) throw new Error(`time ${when} is not in the results`);
   return series[best];
 }
-function evaluate(f, run, to) {
-  const end = to === undefined ? (f.kind === "at" ? f.time : f.to) : to;
-  if (f.kind === "at") return at(run, run.get(f.variable), end);
-  if (f.kind === "increment") { const s = run.get(f.variable); return at(run, s, end) - at(run, s, f.from); }
-  if (f.kind === "ratio_of_increments") {
-    const n = run.get(f.numerator), d = run.get(f.denominator);
-    const dd = at(run, d, end) - at(run, d, f.from);
-    return dd !== 0 ? f.scale * (at(run, n, end) - at(run, n, f.from)) / dd : NaN;
+function flow(run, cumulative, year) { return at(run, cumulative, year + 1) - at(run, cumulative, year); }
+// A figure "in" year Y: a stock at the end of Y, a flow over [Y, Y+1), T3's share of increments.
+function evaluate(f, run, year) {
+  if (f.kind === "stock") return at(run, run.get(f.variable), year + 1);
+  if (f.kind === "flow") return flow(run, run.get(f.variable), year);
+  if (f.kind === "share_of_increment") {
+    const a = run.get(f.share), b = run.get(f.other);
+    const da = flow(run, a, year) - flow(run, a, f.base);
+    const total = da + flow(run, b, year) - flow(run, b, f.base);
+    return total !== 0 ? f.scale * da / total : NaN;
   }
   throw new Error(`unknown formula kind ${f.kind}`);
 }
-function kpiValues(run) { return Object.fromEntries(DATA.kpis.map((k) => [k.name, evaluate(k.formula, run)])); }
-// The indicator over time: "at" reads the series; the others end at each saved time.
+function kpiValues(run) { return Object.fromEntries(DATA.kpis.map((k) => [k.name, evaluate(k.formula, run, k.year)])); }
+// The indicator in every year the run completes (T3 after its base year).
 function kpiSeries(k, run) {
   const f = k.formula, xs = [], ys = [];
-  if (f.kind === "at") { const s = run.get(f.variable); return { xs: Array.from(run.time), ys: Array.from(s) }; }
-  for (let i = 0; i < run.time.length; i++) {
-    const t = run.time[i];
-    if (t <= f.from + 0.5) continue;
-    xs.push(t); ys.push(evaluate(f, run, t));
+  const first = Math.ceil(run.time[0] - 1e-9), last = Math.floor(run.time[run.time.length - 1] + 1e-9) - 1;
+  for (let y = first; y <= last; y++) {
+    if (f.kind === "share_of_increment" && y <= f.base) continue;
+    xs.push(y); ys.push(evaluate(f, run, y));
   }
   return { xs, ys };
 }
@@ -672,11 +673,11 @@ async function start() {
 }
 
 // Evaluates any indicator formula on a run of a preset plus levers (the tests compare it with Python).
-function evaluateFormula(formula, preset, own) {
+function evaluateFormula(formula, year, preset, own) {
   const p = PRESETS[preset], mod = modules[p.module];
   const run = simulate(mod, inputsOf(p, mergeLevers(p.levers, own)));
-  for (const key of ["variable", "numerator", "denominator"]) if (formula[key]) run.get(formula[key]);
-  return evaluate(formula, run);
+  for (const name of formula.reads) run.get(name);
+  return evaluate(formula, run, year);
 }
 
 window.explorer = { resolve, mergeLevers, parseFragment, formatFragment, toToml, validateValue, kpiValues, state, change, evaluateFormula,
