@@ -14,13 +14,13 @@ from transfer_sim.engines import DEFAULT_ENGINE, get_engine
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.parameters import validate_parameters
 from transfer_sim.inputs.run_settings import DEFAULT_FINAL_YEAR, FINAL_YEAR_RANGE, final_year_of
-from transfer_sim.inputs.scenarios import Scenario
+from transfer_sim.inputs.scenarios import Scenario, load_scenario, scenario_from_levers
 from transfer_sim.io.formatting import jsonable
 from transfer_sim.run.plan import DEFAULT_SAVEPER, plan
 from transfer_sim.run.results import to_dataset
 
-__all__ = ["run", "run_levers", "run_scenario", "compare", "combine", "FINAL_YEAR_RANGE",
-           "DEFAULT_FINAL_YEAR"]
+__all__ = ["run", "as_scenario", "ScenarioRef", "run_levers", "run_scenario", "compare",
+           "combine", "FINAL_YEAR_RANGE", "DEFAULT_FINAL_YEAR"]
 
 
 def run_levers(levers: Mapping[str, Any] | None = None, *, final_year: int = DEFAULT_FINAL_YEAR,
@@ -89,9 +89,59 @@ def _run(scenario: Scenario, *, engine: str, saveper: float = DEFAULT_SAVEPER,
     return to_dataset(raw, model_path=model_path, attrs=meta)
 
 
-def run(levers: Mapping[str, Any] | None = None, **kwargs: Any) -> xr.Dataset:
-    """Run the model (alias of :func:`run_levers`)."""
-    return run_levers(levers, **kwargs)
+#: What :func:`run` and :func:`compare` accept as a scenario.
+ScenarioRef = str | os.PathLike[str] | Scenario | Mapping[str, Any]
+
+
+def as_scenario(ref: ScenarioRef | None) -> Scenario:
+    """Return the scenario a user means by ``ref``.
+
+    Parameters
+    ----------
+    ref : str, path-like, Scenario, mapping or None
+        A bundled scenario's name (``"policy-as-written"``), a path to a ``.toml`` file,
+        a :class:`~transfer_sim.inputs.scenarios.Scenario`, or lever name -> value (on
+        top of the model's defaults, the policy as written); None for the defaults.
+
+    Raises
+    ------
+    InputError
+        For anything else, or a scenario that does not load.
+
+    Examples
+    --------
+    >>> as_scenario({"special_fund": 50}).levers["special_fund"]
+    50.0
+    """
+    if ref is None:
+        return scenario_from_levers("defaults", {})
+    if isinstance(ref, Scenario):
+        return ref
+    if isinstance(ref, str | os.PathLike):
+        return load_scenario(ref)
+    if isinstance(ref, Mapping):
+        return scenario_from_levers("levers", ref)
+    raise InputError(f"cannot run a {type(ref).__name__}; allowed: a scenario name, a path to "
+                     "a .toml file, a Scenario or a mapping of lever values", key="scenario")
+
+
+def run(scenario: ScenarioRef | None = None, **options: Any) -> xr.Dataset:
+    """Run one scenario, given the way a user has it in hand.
+
+    Parameters
+    ----------
+    scenario : str, path-like, Scenario, mapping or None
+        See :func:`as_scenario`.
+    **options
+        ``engine``, ``final_year``, ``time_step``, ``variables``, ``model_path`` (as
+        :func:`run_scenario`).
+
+    Returns
+    -------
+    xarray.Dataset
+        As :func:`run_levers`.
+    """
+    return run_scenario(as_scenario(scenario), **options)
 
 
 def combine(datasets: Mapping[str, xr.Dataset]) -> xr.Dataset:
@@ -161,14 +211,15 @@ def run_scenario(scenario: Scenario, *, engine: str = DEFAULT_ENGINE,
                 attrs=scenario.provenance())
 
 
-def compare(scenarios: Sequence[Scenario], *, engine: str = DEFAULT_ENGINE,
+def compare(scenarios: Sequence[ScenarioRef], *, engine: str = DEFAULT_ENGINE,
             final_year: int | None = None, variables: Sequence[str] | None = None,
             model_path: str | os.PathLike[str] | None = None) -> xr.Dataset:
     """Run several scenarios and stack them along a ``scenario`` dim.
 
     All scenarios run to the same final year: the given one, else the latest any
-    scenario asks for.
+    scenario asks for. Each scenario may be given as :func:`as_scenario` takes it.
     """
+    scenarios = [as_scenario(s) for s in scenarios]
     names = [s.name for s in scenarios]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
