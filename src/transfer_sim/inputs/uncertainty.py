@@ -50,6 +50,7 @@ from scipy import stats
 from transfer_sim.errors import InputError
 from transfer_sim.inputs import _toml
 from transfer_sim.inputs.levers import LEVERS
+from transfer_sim.model.core import bundled_path
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -274,9 +275,7 @@ _EXAMPLE = ('`[uncertainties.cost_elasticity]` then `distribution = "uniform"`, 
 
 def default_uncertainty_path() -> Path:
     """Return the bundled ``uncertainties/default.toml``."""
-    from transfer_sim.model.core import default_scenarios_dir
-
-    return default_scenarios_dir().parent / "uncertainties" / "default.toml"
+    return bundled_path("uncertainties", "default.toml")
 
 
 def _lever_variables() -> dict[str, str]:

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from importlib.resources import files
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,7 @@ import pandas as pd
 from transfer_sim.errors import ModelError
 
 __all__ = [
+    "bundled_path",
     "default_model_path",
     "default_scenarios_dir",
     "model_hash",
@@ -47,11 +49,22 @@ _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 _REPO_ROOT = _PACKAGE_DIR.parents[1]
 
 
-def _data_path(*parts: str) -> Path:
-    repo = _REPO_ROOT.joinpath(*parts)
-    if repo.exists():
-        return repo
-    return _PACKAGE_DIR.joinpath("_data", *parts)
+def bundled_path(*parts: str) -> Path:
+    """Return a file or folder the package ships: the model, scenarios, data.
+
+    A wheel carries them inside the package (``transfer_sim/_data/...``, read through
+    :mod:`importlib.resources`); a checkout (an editable install) has them at the top
+    of the repository.
+
+    Examples
+    --------
+    >>> bundled_path("model", "transfer.mdl").name
+    'transfer.mdl'
+    """
+    shipped = files("transfer_sim").joinpath("_data", *parts)
+    if shipped.is_file() or shipped.is_dir():
+        return Path(str(shipped))
+    return _REPO_ROOT.joinpath(*parts)
 
 
 def default_model_path() -> Path:
@@ -64,12 +77,12 @@ def default_model_path() -> Path:
         (or the copy shipped inside a wheel).
     """
     env = os.environ.get("TRANSFER_SIM_MODEL")
-    return Path(env) if env else _data_path("model", "transfer.mdl")
+    return Path(env) if env else bundled_path("model", "transfer.mdl")
 
 
 def default_scenarios_dir() -> Path:
     """Return the folder of bundled scenario files."""
-    return _data_path("scenarios")
+    return bundled_path("scenarios")
 
 
 def model_hash(path: str | os.PathLike[str] | None = None) -> str:

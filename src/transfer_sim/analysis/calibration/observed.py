@@ -30,7 +30,7 @@ import pandas as pd
 from transfer_sim.analysis.periods import Period, is_rate, parse_period
 from transfer_sim.engines.base import output_variables
 from transfer_sim.errors import InputError
-from transfer_sim.model.core import SECTORS, YEARS, _data_path, catalogue
+from transfer_sim.model.core import SECTORS, YEARS, bundled_path, catalogue
 
 __all__ = ["OBSERVED_COLUMNS", "CONFIDENCE_SIGMA", "HORIZON", "default_observed_path",
            "load_observed", "check_observed"]
@@ -50,7 +50,7 @@ _VARIABLE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[\s*([A-Za-z0-9_]+)\
 
 def default_observed_path() -> Path:
     """Return the bundled observed series, ``data/historical/observed.csv``."""
-    return _data_path("data", "historical", "observed.csv")
+    return bundled_path("data", "historical", "observed.csv")
 
 
 
