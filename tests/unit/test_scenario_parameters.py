@@ -21,7 +21,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 def test_registry_names_and_bounds():
     names = P.parameter_names()
-    assert len(names) == len(set(names)) == 3 + len(SECTORS)
+    assert len(names) == len(set(names)) == 7 + len(SECTORS)  # 7 scalars, one rate a sector
     for p in P.PARAMETERS:
         lo, hi = p.bounds
         assert lo < hi
