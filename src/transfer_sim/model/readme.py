@@ -15,7 +15,10 @@ The template may contain
 ``{{units:py_name}}``
     the units of any variable;
 ``{{stocks:Group}}``
-    a generated list of the stocks of a group (``.Attraction`` etc., without the dot).
+    a generated list of the stocks of a group (``.Attraction`` etc., without the dot);
+``{{loops:table}}``
+    the table of feedback loops from Simlin's loop analysis
+    (:mod:`transfer_sim.model.loops`).
 
 Run ``python -m transfer_sim.model.readme`` to rewrite ``model/README.md`` and
 ``python -m transfer_sim.model.readme --check`` to test that it is up to date.
@@ -41,6 +44,8 @@ from transfer_sim.errors import ModelError
 from transfer_sim.io.atomic import atomic_write_text
 from transfer_sim.model.core import catalogue, default_model_path
 from transfer_sim.model.facts import CONSTANT_TYPES, model_facts
+from transfer_sim.model.loops import analyze as analyze_loops
+from transfer_sim.model.loops import render_loop_table
 
 __all__ = [
     "SOURCE_KINDS",
@@ -79,7 +84,7 @@ TABLE_MARKER = "<!-- parameter-table -->"
 CALIBRATION_MARKER = "<!-- calibration-table -->"
 
 _SOURCE_COLUMNS = ("name", "source_kind", "reference")
-_PLACEHOLDER = re.compile(r"\{\{\s*(value|units|stocks)\s*:\s*([^}]+?)\s*\}\}")
+_PLACEHOLDER = re.compile(r"\{\{\s*(value|units|stocks|loops)\s*:\s*([^}]+?)\s*\}\}")
 _GROUP_HEADER = re.compile(r"^\*{3,}\s*\n\s*\.(\S+)\s*\n\s*\*{3,}")
 _LHS = re.compile(r'^\s*("?)([^\[\(=:~"]+?)\1\s*([\[\(=:~])')
 _GENERATED_NOTE = (
@@ -528,6 +533,17 @@ def render_calibration(model_path: str | os.PathLike[str] | None = None,
     return "\n".join(lines) + "\n"
 
 
+def loop_rendering(model_path: str | os.PathLike[str] | None = None) -> str:
+    """Render the loop table of Simlin's loop analysis for ``{{loops:table}}``.
+
+    Parameters
+    ----------
+    model_path : path-like, optional
+        Model file; the bundled model by default.
+    """
+    return render_loop_table(analyze_loops(model_path))
+
+
 def render_model_readme(
     model_path: str | os.PathLike[str] | None = None,
     template_path: str | os.PathLike[str] | None = None,
@@ -571,6 +587,10 @@ def render_model_readme(
         if kind == "stocks":
             listed.add(arg.lstrip("."))
             return _render_stocks(cat, groups, arg.lstrip("."))
+        if kind == "loops":
+            if arg != "table":
+                raise ModelError(f"{tpl_path}: {{{{loops:{arg}}}}}: only loops:table exists")
+            return loop_rendering(path).rstrip("\n")
         if kind == "value":
             if arg not in table.index:
                 raise ModelError(f"{tpl_path}: {{{{value:{arg}}}}} names no constant")
