@@ -69,3 +69,20 @@ def test_collapse_keeps_the_first_rank_only():
     text = "Rank: r1, r2, r3\n\t~\t|\nrank number[Rank] = 1, 2, 3\n\t~\t|\n"
     out = loops.collapse_dimension(text)
     assert "Rank: r1\n" in out and "rank number[Rank] = 1\n" in out
+
+
+def test_set_constants_and_generic_path():
+    text = "special fund mode = 0\n\t~\t|\n"
+    assert "special fund mode = 1\n" in loops.set_constants(text, {"special fund mode": "1"})
+    names = frozenset({"margin", "zones", "zone_weight"})
+    path = loops.generic_path(["margin[textiles]", "$⁚x⁚0", "zones[region]",
+                               "zone_weight[region]", "zone_net_flow"], names,
+                              frozenset({"textiles"}))
+    assert path == ("margin", "zones[region]", "zone_weight[region]")
+
+
+def test_uncovered_stocks_are_stocks_of_the_revenue_partition():
+    analysis = loops.analyze()
+    assert set(analysis.uncovered) == set(loops.VARIANTS)
+    for stocks in analysis.uncovered.values():
+        assert "incumbent_assets" not in stocks and "capacity_utilisation" not in stocks

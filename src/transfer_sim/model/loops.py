@@ -37,7 +37,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -128,12 +128,16 @@ class LoopAnalysis:
     lone : dict of str to int
         Per variant: reported loops alone in their partition (the cluster stocks' own
         loops), left out of the rows.
+    uncovered : dict of str to tuple of str
+        Per variant: stocks of revenue's partition (sector subscripts stripped) that lie
+        on no reported loop.
     """
 
     rows: tuple[LoopRow, ...]
     reported: dict[str, int]
     retained: dict[str, int]
     lone: dict[str, int]
+    uncovered: dict[str, tuple[str, ...]]
 
 
 def collapse_dimension(text: str, dimension: str = COLLAPSED_DIMENSION) -> str:
@@ -321,8 +325,16 @@ def dominant_years(groups: Sequence[Mapping[str, Any]], start: float,
     return {year: ident for year, (_share, ident) in sorted(best.items())}
 
 
-def _analyze_variant(model_path: Path, variant: str) -> tuple[list[LoopRow], int, int, int]:
-    """Analyse one variant: its rows, loops reported, retained and alone."""
+class _Variant(NamedTuple):
+    rows: list[LoopRow]
+    reported: int
+    retained: int
+    lone: int
+    uncovered: tuple[str, ...]
+
+
+def _analyze_variant(model_path: Path, variant: str) -> _Variant:
+    """Analyse one variant of the collapsed copy."""
     import simlin
 
     copy = _analysis_copy(model_path, variant)
@@ -331,9 +343,9 @@ def _analyze_variant(model_path: Path, variant: str) -> tuple[list[LoopRow], int
     if result.analysis_error:
         raise ModelError(f"Simlin's loop analysis failed: {result.analysis_error}")
     stocks = revenue_stocks(model)
-    kept = {i for i, p in enumerate(result.partitions)
-            if {_SUBSCRIPT.sub("", s) for s in p.stocks} & stocks}
-    loops = [lp for lp in result.loops if lp.partition in kept
+    kept = [p for p in result.partitions if {_SUBSCRIPT.sub("", s) for s in p.stocks} & stocks]
+    loops = [lp for lp in result.loops if lp.partition is not None
+             and result.partitions[lp.partition] in kept
              and lp.behavior_time_series is not None]
     names = frozenset(v.name for v in model.variables)
     grouped = dimension_elements(copy.read_text(encoding="utf-8"), GROUPED_DIMENSION)
@@ -348,20 +360,25 @@ def _analyze_variant(model_path: Path, variant: str) -> tuple[list[LoopRow], int
         years=tuple(y for y, ident in years.items() if ident == g["id"]),
     ) for g in groups]
     rows.sort(key=lambda r: -r.share)
-    return rows, len(result.loops), result.retained_loops, len(result.loops) - len(loops)
+    partition_stocks = {generic_path([s], names, grouped)[0] for p in kept for s in p.stocks}
+    covered = {v for r in rows for v in r.path}
+    return _Variant(rows, len(result.loops), result.retained_loops,
+                    len(result.loops) - len(loops), tuple(sorted(partition_stocks - covered)))
 
 
 @functools.lru_cache(maxsize=4)
 def _analyze_cached(model_path: str, mtime_ns: int) -> LoopAnalysis:
     rows: list[LoopRow] = []
-    reported, retained, lone = {}, {}, {}
+    reported, retained, lone, uncovered = {}, {}, {}, {}
     seen: set[tuple[str, ...]] = set()
     for variant in VARIANTS:
-        part, reported[variant], retained[variant], lone[variant] = _analyze_variant(
-            Path(model_path), variant)
-        rows += [r for r in part if _canonical(r.path) not in seen]
-        seen |= {_canonical(r.path) for r in part}
-    return LoopAnalysis(rows=tuple(rows), reported=reported, retained=retained, lone=lone)
+        res = _analyze_variant(Path(model_path), variant)
+        reported[variant], retained[variant] = res.reported, res.retained
+        lone[variant], uncovered[variant] = res.lone, res.uncovered
+        rows += [r for r in res.rows if _canonical(r.path) not in seen]
+        seen |= {_canonical(r.path) for r in res.rows}
+    return LoopAnalysis(rows=tuple(rows), reported=reported, retained=retained, lone=lone,
+                        uncovered=uncovered)
 
 
 def analyze(model_path: str | os.PathLike[str] | None = None) -> LoopAnalysis:
@@ -438,4 +455,11 @@ def render_loop_table(analysis: LoopAnalysis, limit: int = 20) -> str:
         f"{v}: {analysis.reported[v]} reported of {analysis.retained[v]} retained, "
         f"{analysis.lone[v]} left out as outside revenue's partition" for v in VARIANTS)
     head = (f"{shown} of {len(analysis.rows)} generic loops shown (Simlin {counts}).")
-    return head + "\n\n" + "\n".join(lines) + "\n"
+    dominant = [f"{r.loop_id} ({_years_text(r.years)})" for r in
+                sorted((r for r in analysis.rows if r.variant == first and r.years),
+                       key=lambda r: r.years[0])]
+    tail = "Dominant loop of revenue growth, by year: " + ("; ".join(dominant) or "none") + "."
+    missing = "; ".join(f"{v}: " + (", ".join(f"`{s}`" for s in analysis.uncovered[v]) or "none")
+                        for v in VARIANTS)
+    tail += f"\n\nStocks of revenue's partition on no reported loop ({missing})."
+    return head + "\n\n" + "\n".join(lines) + "\n\n" + tail + "\n"
