@@ -544,6 +544,25 @@ def loop_rendering(model_path: str | os.PathLike[str] | None = None) -> str:
     return render_loop_table(analyze_loops(model_path))
 
 
+def _render_loops(path: Path, tpl_path: Path, arg: str) -> str:
+    """Render ``{{loops:table}}`` (the only ``loops`` placeholder)."""
+    if arg != "table":
+        raise ModelError(f"{tpl_path}: {{{{loops:{arg}}}}}: only loops:table exists")
+    return loop_rendering(path).rstrip("\n")
+
+
+def _unlisted_stocks(cat: pd.DataFrame, groups: Mapping[str, str], listed: set[str]) -> str:
+    """Render a section for the stocks of groups the template does not list."""
+    unlisted = [g for g in dict.fromkeys(groups.values())
+                if g not in listed
+                and any(cat.at[n, "Type"] == "Stateful" for n, gg in groups.items() if gg == g)]
+    if not unlisted:
+        return ""
+    return "\n## Stocks of blocks without prose yet\n\n" + "\n\n".join(
+        f"### .{g}\n\n{_render_stocks(cat, groups, g)}" for g in unlisted
+    ) + "\n"
+
+
 def render_model_readme(
     model_path: str | os.PathLike[str] | None = None,
     template_path: str | os.PathLike[str] | None = None,
@@ -588,9 +607,7 @@ def render_model_readme(
             listed.add(arg.lstrip("."))
             return _render_stocks(cat, groups, arg.lstrip("."))
         if kind == "loops":
-            if arg != "table":
-                raise ModelError(f"{tpl_path}: {{{{loops:{arg}}}}}: only loops:table exists")
-            return loop_rendering(path).rstrip("\n")
+            return _render_loops(path, tpl_path, arg)
         if kind == "value":
             if arg not in table.index:
                 raise ModelError(f"{tpl_path}: {{{{value:{arg}}}}} names no constant")
@@ -600,18 +617,10 @@ def render_model_readme(
         return _format_units(cat.at[arg, "Units"])
 
     text = _PLACEHOLDER.sub(substitute, template)
-    unlisted = [g for g in dict.fromkeys(groups.values())
-                if g not in listed
-                and any(cat.at[n, "Type"] == "Stateful" for n, gg in groups.items() if gg == g)]
-    extra = ""
-    if unlisted:
-        extra = "\n## Stocks of blocks without prose yet\n\n" + "\n\n".join(
-            f"### .{g}\n\n{_render_stocks(cat, groups, g)}" for g in unlisted
-        ) + "\n"
     text = text.replace(TABLE_MARKER, _render_table(table).rstrip("\n"))
     if CALIBRATION_MARKER in text:
         text = text.replace(CALIBRATION_MARKER, render_calibration(path).rstrip("\n"))
-    body = text.rstrip("\n") + "\n" + extra
+    body = text.rstrip("\n") + "\n" + _unlisted_stocks(cat, groups, listed)
     return f"{_GENERATED_NOTE}\n\n{body}"
 
 
