@@ -15,7 +15,10 @@ The template may contain
 ``{{units:py_name}}``
     the units of any variable;
 ``{{stocks:Group}}``
-    a generated list of the stocks of a group (``.Attraction`` etc., without the dot).
+    a generated list of the stocks of a group (``.Attraction`` etc., without the dot);
+``{{loops:table}}``
+    the table of feedback loops from Simlin's loop analysis
+    (:mod:`transfer_sim.model.loops`).
 
 Run ``python -m transfer_sim.model.readme`` to rewrite ``model/README.md`` and
 ``python -m transfer_sim.model.readme --check`` to test that it is up to date.
@@ -41,6 +44,8 @@ from transfer_sim.errors import ModelError
 from transfer_sim.io.atomic import atomic_write_text
 from transfer_sim.model.core import catalogue, default_model_path
 from transfer_sim.model.facts import CONSTANT_TYPES, model_facts
+from transfer_sim.model.loops import analyze as analyze_loops
+from transfer_sim.model.loops import render_loop_table
 
 __all__ = [
     "SOURCE_KINDS",
@@ -79,7 +84,7 @@ TABLE_MARKER = "<!-- parameter-table -->"
 CALIBRATION_MARKER = "<!-- calibration-table -->"
 
 _SOURCE_COLUMNS = ("name", "source_kind", "reference")
-_PLACEHOLDER = re.compile(r"\{\{\s*(value|units|stocks)\s*:\s*([^}]+?)\s*\}\}")
+_PLACEHOLDER = re.compile(r"\{\{\s*(value|units|stocks|loops)\s*:\s*([^}]+?)\s*\}\}")
 _GROUP_HEADER = re.compile(r"^\*{3,}\s*\n\s*\.(\S+)\s*\n\s*\*{3,}")
 _LHS = re.compile(r'^\s*("?)([^\[\(=:~"]+?)\1\s*([\[\(=:~])')
 _GENERATED_NOTE = (
@@ -528,6 +533,36 @@ def render_calibration(model_path: str | os.PathLike[str] | None = None,
     return "\n".join(lines) + "\n"
 
 
+def loop_rendering(model_path: str | os.PathLike[str] | None = None) -> str:
+    """Render the loop table of Simlin's loop analysis for ``{{loops:table}}``.
+
+    Parameters
+    ----------
+    model_path : path-like, optional
+        Model file; the bundled model by default.
+    """
+    return render_loop_table(analyze_loops(model_path))
+
+
+def _render_loops(path: Path, tpl_path: Path, arg: str) -> str:
+    """Render ``{{loops:table}}`` (the only ``loops`` placeholder)."""
+    if arg != "table":
+        raise ModelError(f"{tpl_path}: {{{{loops:{arg}}}}}: only loops:table exists")
+    return loop_rendering(path).rstrip("\n")
+
+
+def _unlisted_stocks(cat: pd.DataFrame, groups: Mapping[str, str], listed: set[str]) -> str:
+    """Render a section for the stocks of groups the template does not list."""
+    unlisted = [g for g in dict.fromkeys(groups.values())
+                if g not in listed
+                and any(cat.at[n, "Type"] == "Stateful" for n, gg in groups.items() if gg == g)]
+    if not unlisted:
+        return ""
+    return "\n## Stocks of blocks without prose yet\n\n" + "\n\n".join(
+        f"### .{g}\n\n{_render_stocks(cat, groups, g)}" for g in unlisted
+    ) + "\n"
+
+
 def render_model_readme(
     model_path: str | os.PathLike[str] | None = None,
     template_path: str | os.PathLike[str] | None = None,
@@ -571,6 +606,8 @@ def render_model_readme(
         if kind == "stocks":
             listed.add(arg.lstrip("."))
             return _render_stocks(cat, groups, arg.lstrip("."))
+        if kind == "loops":
+            return _render_loops(path, tpl_path, arg)
         if kind == "value":
             if arg not in table.index:
                 raise ModelError(f"{tpl_path}: {{{{value:{arg}}}}} names no constant")
@@ -580,18 +617,10 @@ def render_model_readme(
         return _format_units(cat.at[arg, "Units"])
 
     text = _PLACEHOLDER.sub(substitute, template)
-    unlisted = [g for g in dict.fromkeys(groups.values())
-                if g not in listed
-                and any(cat.at[n, "Type"] == "Stateful" for n, gg in groups.items() if gg == g)]
-    extra = ""
-    if unlisted:
-        extra = "\n## Stocks of blocks without prose yet\n\n" + "\n\n".join(
-            f"### .{g}\n\n{_render_stocks(cat, groups, g)}" for g in unlisted
-        ) + "\n"
     text = text.replace(TABLE_MARKER, _render_table(table).rstrip("\n"))
     if CALIBRATION_MARKER in text:
         text = text.replace(CALIBRATION_MARKER, render_calibration(path).rstrip("\n"))
-    body = text.rstrip("\n") + "\n" + extra
+    body = text.rstrip("\n") + "\n" + _unlisted_stocks(cat, groups, listed)
     return f"{_GENERATED_NOTE}\n\n{body}"
 
 
