@@ -17,8 +17,9 @@ The template may contain
 ``{{stocks:Group}}``
     a generated list of the stocks of a group (``.Attraction`` etc., without the dot);
 ``{{loops:table}}``
-    the table of feedback loops from Simlin's loop analysis
-    (:mod:`transfer_sim.model.loops`).
+    the loop table of Simlin's loop analysis (:mod:`transfer_sim.model.loops`);
+``{{verdicts:table}}``
+    the five targets in 2015 under the bundled headline scenarios (Simlin runs).
 
 Run ``python -m transfer_sim.model.readme`` to rewrite ``model/README.md`` and
 ``python -m transfer_sim.model.readme --check`` to test that it is up to date.
@@ -42,7 +43,7 @@ import xarray as xr
 
 from transfer_sim.errors import ModelError
 from transfer_sim.io.atomic import atomic_write_text
-from transfer_sim.model.core import catalogue, default_model_path
+from transfer_sim.model.core import catalogue, default_model_path, default_scenarios_dir
 from transfer_sim.model.facts import CONSTANT_TYPES, model_facts
 from transfer_sim.model.loops import analyze as analyze_loops
 from transfer_sim.model.loops import render_loop_table
@@ -84,7 +85,7 @@ TABLE_MARKER = "<!-- parameter-table -->"
 CALIBRATION_MARKER = "<!-- calibration-table -->"
 
 _SOURCE_COLUMNS = ("name", "source_kind", "reference")
-_PLACEHOLDER = re.compile(r"\{\{\s*(value|units|stocks|loops)\s*:\s*([^}]+?)\s*\}\}")
+_PLACEHOLDER = re.compile(r"\{\{\s*(value|units|stocks|loops|verdicts)\s*:\s*([^}]+?)\s*\}\}")
 _GROUP_HEADER = re.compile(r"^\*{3,}\s*\n\s*\.(\S+)\s*\n\s*\*{3,}")
 _LHS = re.compile(r'^\s*("?)([^\[\(=:~"]+?)\1\s*([\[\(=:~])')
 _GENERATED_NOTE = (
@@ -544,6 +545,38 @@ def loop_rendering(model_path: str | os.PathLike[str] | None = None) -> str:
     return render_loop_table(analyze_loops(model_path))
 
 
+#: Scenarios the ``{{verdicts:table}}`` placeholder compares (those bundled), in order.
+VERDICT_SCENARIOS = ("no-policy", "weakest-package", "weaker-package", "policy-as-written",
+                     "stronger-package", "strongest-package", "lever-power-discount")
+
+
+def render_verdicts(model_path: str | os.PathLike[str] | None = None) -> str:
+    """Render the five targets in 2015 under the bundled headline scenarios (Simlin runs).
+
+    Parameters
+    ----------
+    model_path : path-like, optional
+        Model file; the bundled model by default.
+    """
+    from transfer_sim.analysis.kpis import kpi_table
+    from transfer_sim.run.runner import compare
+
+    folder = default_scenarios_dir()
+    names = [n for n in VERDICT_SCENARIOS if (folder / f"{n}.toml").is_file()]
+    table = kpi_table(compare(names, model_path=model_path))
+    table = table[table["target"].notna()]
+    lines = ["| target | document | " + " | ".join(f"`{n}`" for n in names) + " |",
+             "|---|---|" + "---|" * len(names)]
+    for _, rows in table.groupby("kpi", sort=False):
+        rows = rows.set_index("scenario")
+        first = rows.iloc[0]
+        cells = [f"{rows.at[n, 'value']:,.1f}" + ("" if rows.at[n, "met"] else " ✗")
+                 for n in names]
+        lines.append(f"| {first['label']} | {first['target']:,g} {first['unit']} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\n✗ = target missed.\n"
+
+
 def _render_loops(path: Path, tpl_path: Path, arg: str) -> str:
     """Render ``{{loops:table}}`` (the only ``loops`` placeholder)."""
     if arg != "table":
@@ -608,6 +641,8 @@ def render_model_readme(
             return _render_stocks(cat, groups, arg.lstrip("."))
         if kind == "loops":
             return _render_loops(path, tpl_path, arg)
+        if kind == "verdicts":
+            return render_verdicts(path).rstrip("\n")
         if kind == "value":
             if arg not in table.index:
                 raise ModelError(f"{tpl_path}: {{{{value:{arg}}}}} names no constant")
