@@ -218,3 +218,25 @@ def test_bundled_layer_still_fits_the_model_as_recorded():
     assert payoff == pytest.approx(recorded, rel=1e-4), (
         "the model no longer gives the recorded fit; re-run the command recorded at the top "
         "of scenarios/calibrated.toml")
+
+
+@pytest.mark.slow
+def test_fit_until_2011_predicts_2012_2013_and_2016_revenue_within_15_percent(tmp_path):
+    """Issue 11: calibrate on 2005-2011 only, run the layer, compare the held-out years.
+
+    The three parameters the data up to 2011 can inform (the level of transfer, the
+    response of investment to margins, the largest sector's reinvestment); the observed
+    industrial revenue of 2012, 2013 and 2016 is compared as annual flows.
+    """
+    out = tmp_path / "until2011.toml"
+    assert main(["calibrate", "--parameters", "competitor_attractiveness",
+                 "investment_sensitivity", "reinvestment_rate[chemicals]", "--fit-until",
+                 "2011", "--maxiter", "10", "--popsize", "6", "--seed", "1", "-q",
+                 "-o", str(out)]) == 0
+    ds = run_scenario(load_scenario(out), final_year=2016,
+                      variables=["industrial_revenue", "cumulative_industrial_revenue"])
+    observed = cal.load_observed().set_index(["variable", "year"])["value"]
+    for year in (2012, 2013, 2016):
+        model = float(period_value(ds, "industrial_revenue", parse_period(year, "year")))
+        seen = float(observed.loc[("industrial_revenue", year)])
+        assert abs(model - seen) / seen < 0.15, (year, model, seen)
