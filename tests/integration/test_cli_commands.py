@@ -125,11 +125,23 @@ def test_check_command_passes_and_prints_the_table(capsys):
     out = capsys.readouterr().out
     assert code == 0
     for row in ("land_discount = min (0 Dmnl)", "land_discount = max (0.7 Dmnl)",
-                'tax_relief = "none"', "all levers at min", "all levers at max"):
+                'tax_relief = "none"', "all levers at min", "all levers at max",
+                "strongest package, uncertainties low", "strongest package, uncertainties high",
+                "weakest package, uncertainties low", "weakest package, uncertainties high"):
         line = next(line for line in out.splitlines() if line.startswith(row))
         assert line.rstrip().endswith("pass")
-    n = 1 + 2 + len(next(lv for lv in LEVERS if lv.name == "tax_relief").options) + 3
+    header = next(line for line in out.splitlines() if line.startswith("case "))
+    assert "stocks>=0" in header and "costs>=0" in header
+    n = 1 + 2 + len(next(lv for lv in LEVERS if lv.name == "tax_relief").options) + 3 + 4
     assert f"{n} cases, {n} passed, 0 failed" in out
+
+
+def test_check_command_can_leave_the_uncertainty_cases_out(capsys):
+    code = main(["check", "--lever", "land_discount", "--uncertainty", "none",
+                 "--final-year", "2015"])
+    out = capsys.readouterr().out
+    assert code == 0 and "uncertainties" not in out
+    assert "6 cases, 6 passed, 0 failed" in out
 
 
 def test_check_command_fails_when_a_check_fails(monkeypatch, capsys):
