@@ -121,3 +121,14 @@ def test_check_ensemble_on_a_small_ensemble_of_both_packages(tmp_path, unc):
     assert [c.name for c in results] == ["finite", "stocks_nonnegative", "costs_nonnegative"]
     assert all(c.passed for c in results), [c.detail for c in results if not c.passed]
     assert f"({len(checks.cost_variables())} variables)" in results[2].detail
+
+
+def test_balances_of_subnormal_amounts_pass_and_real_gaps_fail(ds):
+    tiny = ds.copy(deep=True)
+    for name in ("fund_appropriated", "special_fund_balance", "fund_spent"):
+        tiny[name] = ds[name] * 1e-321  # rounding of subnormals: relative errors ~1e-2
+    by_name = {c.name: c for c in checks.check_dataset(tiny)}
+    assert by_name["balance_special_fund"].passed, by_name["balance_special_fund"].detail
+    gap = ds.copy(deep=True)
+    gap["fund_spent"] = ds["fund_spent"] * (1 + 1e-6)
+    assert not {c.name: c for c in checks.check_dataset(gap)}["balance_special_fund"].passed

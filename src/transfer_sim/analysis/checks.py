@@ -50,7 +50,7 @@ from transfer_sim.run.runner import run_levers
 __all__ = ["CheckResult", "check_dataset", "BALANCES", "stock_names", "Case", "CaseResult",
            "matrix", "run_matrix", "format_results", "DEFAULT_CHECK_YEAR", "cost_variables",
            "check_ensemble", "strongest_levers", "weakest_levers", "uncertainty_ends",
-           "COST_PATTERN"]
+           "COST_PATTERN", "GAP_FLOOR"]
 
 #: What makes a model variable a cost, a price or an entry of the fiscal ledger (Python
 #: names): relative costs and prices, price indices, the ledger's stocks by payer and
@@ -61,6 +61,9 @@ COST_PATTERN = re.compile(
 
 #: Final year of the check runs: the longest horizon a scenario may ask for.
 DEFAULT_CHECK_YEAR = FINAL_YEAR_RANGE[1]
+
+#: Smallest scale a balance gap is measured against (in the terms' units, e.g. 亿元).
+GAP_FLOOR = 1e-12
 
 #: name -> (left-hand terms, right-hand terms, description).
 BALANCES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
@@ -114,7 +117,9 @@ def _rel_gap(lhs: xr.DataArray, rhs: xr.DataArray, scale: xr.DataArray | None = 
     """Largest |lhs - rhs| relative to the largest magnitude of ``scale`` (or the terms)."""
     ref = np.maximum(np.abs(lhs), np.abs(rhs)) if scale is None else np.abs(scale)
     top = float(ref.max())
-    return float(np.abs(lhs - rhs).max()) / (top if top > 0 else 1.0)
+    # Terms of subnormal size (a lever at 5e-324 gives a fund of ~1e-321 亿元) carry
+    # rounding errors of their own size: gaps are relative to at least GAP_FLOOR.
+    return float(np.abs(lhs - rhs).max()) / max(top, GAP_FLOOR)
 
 
 def cost_variables(names: Sequence[str] | None = None) -> list[str]:
@@ -197,7 +202,11 @@ def check_dataset(ds: xr.Dataset, *, rtol: float = 1e-9) -> list[CheckResult]:
     Returns
     -------
     list of CheckResult
-        ``finite``, ``stocks_nonnegative``, the balances, then ``costs_nonnegative``.
+        ``finite``, ``stocks_nonnegative``, the balances, ``costs_nonnegative`` and
+        ``indicators_bounded`` (T1 at most the clusters tracked, T5 at most the parks
+        ever eligible and the zones, every share in [0, 1]) and ``t3_in_range`` (T3 in
+        [0, 100] %; a share of an increment, it leaves that range when the non-resource
+        or the resource increment of value added is negative).
     """
     out = [_finite_check(ds), _stock_check(ds, rtol)]
     for name, (lhs_terms, rhs_terms, text) in BALANCES.items():
@@ -213,7 +222,55 @@ def check_dataset(ds: xr.Dataset, *, rtol: float = 1e-9) -> list[CheckResult]:
     out.append(_asset_balance(ds, rtol))
     out.append(_jobs_balance(ds, rtol))
     out.append(_cost_check(ds, rtol))
+    out.append(_indicator_check(ds, rtol))
+    out.append(_t3_check(ds))
     return out
+
+
+#: Outputs the indicator bounds read.
+_INDICATOR_OUTPUTS = ("total_clusters_over_100yi", "demonstration_parks", "eligible_parks",
+                      "total_zones", "contribution_rate")
+
+
+def _over(da: xr.DataArray | np.ndarray, top: xr.DataArray | np.ndarray | float,
+          rtol: float) -> float:
+    """Return how far ``da`` rises above ``top`` at worst (<= 0 when it never does)."""
+    excess = np.asarray(da, dtype=float) - np.asarray(top, dtype=float)
+    scale = max(1.0, float(np.nanmax(np.abs(np.asarray(top, dtype=float)))))
+    return float(np.nanmax(excess)) - rtol * scale
+
+
+def _indicator_check(ds: xr.Dataset, rtol: float) -> CheckResult:
+    text = ("T1 <= the clusters tracked, T5 <= the parks ever eligible and the zones, "
+            "shares in [0, 1]")
+    missing = [n for n in _INDICATOR_OUTPUTS if n not in ds]
+    if missing:
+        return CheckResult("indicators_bounded", False, f"{text}; missing {missing}")
+    tracked = float(np.sum(np.asarray(model_facts().value("clusters_per_sector"))))
+    eligible = ds["eligible_parks"]
+    ever = np.maximum.accumulate(eligible.values, axis=eligible.get_axis_num("time"))
+    bad = {"T1 (total_clusters_over_100yi)": _over(ds["total_clusters_over_100yi"], tracked,
+                                                   rtol),
+           "-T1": _over(-ds["total_clusters_over_100yi"], 0.0, rtol),
+           "T5 - parks ever eligible": _over(ds["demonstration_parks"], ever, rtol),
+           "T5 - total_zones": _over(ds["demonstration_parks"], ds["total_zones"], rtol)}
+    for name in ds.data_vars:
+        if "share" in name and ds[name].attrs.get("units") == "Dmnl":
+            bad[name] = _over(ds[name], 1.0, rtol)
+            bad[f"-{name}"] = _over(-ds[name], 0.0, rtol)
+    above = [f"{n} by {v:.3g}" for n, v in bad.items() if v > 0]
+    return CheckResult("indicators_bounded", not above,
+                       text + (f"; above its bound: {', '.join(above)}" if above else ""))
+
+
+def _t3_check(ds: xr.Dataset) -> CheckResult:
+    """T3 (a share of an increment) in [0, 100] %: it leaves it when an increment is < 0."""
+    text = "T3 (contribution_rate) in [0, 100] %"
+    if "contribution_rate" not in ds:
+        return CheckResult("t3_in_range", False, f"{text}; missing contribution_rate")
+    lo, hi = float(ds["contribution_rate"].min()), float(ds["contribution_rate"].max())
+    ok = -1e-9 <= lo and hi <= 100 + 1e-9
+    return CheckResult("t3_in_range", ok, text + ("" if ok else f"; from {lo:.4g} to {hi:.4g}"))
 
 
 def check_ensemble(source: str | os.PathLike[str] | xr.Dataset, *,
@@ -505,7 +562,8 @@ def _run_case(case: Case, *, engine: str, final_year: int) -> xr.Dataset:
 
 def _short(check_name: str) -> str:
     return (check_name.removeprefix("balance_").replace("stocks_nonnegative", "stocks>=0")
-            .replace("costs_nonnegative", "costs>=0"))
+            .replace("costs_nonnegative", "costs>=0").replace("indicators_bounded", "bounded")
+            .replace("t3_in_range", "T3"))
 
 
 def format_results(results: Sequence[CaseResult]) -> str:
