@@ -7,14 +7,19 @@ of the support's ends (:func:`transfer_sim.analysis.checks.uncertainty_ends`). E
 runs on Simlin through :func:`transfer_sim.run.plan.plan` with the uncertainties as
 ``extra_inputs``. Every output must be finite, every stock at or above its declared
 lower bound, every balance closed, no cost, price or ledger entry negative, and the
-indicators within their bounds at every output time.
+indicators within their bounds at every output time (T1 at most the 60 clusters, T5 at
+most the parks ever eligible and the zones, shares in [0, 1]).
+
+T3 in [0, 100] % is tested apart and fails: a share of an increment, it is negative
+whenever non-resource value added falls from 2010 to 2015, which the policy as written
+reaches at the uncertainties' ends (the explicit example; issue 11, item 6).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from strategies import lever_set
@@ -79,9 +84,6 @@ def _assert_indicators_bounded(ds) -> None:
     for name in shares:
         lo, hi = float(ds[name].min()), float(ds[name].max())
         assert -TOL <= lo and hi <= 1 + TOL, f"{name} in [{lo:.3g}, {hi:.3g}]"
-    rate = ds["contribution_rate"]
-    assert -TOL <= float(rate.min()) and float(rate.max()) <= 100 + TOL, (
-        f"contribution_rate in [{float(rate.min()):.4g}, {float(rate.max()):.4g}] %")
 
 
 @pytest.mark.slow
@@ -90,14 +92,39 @@ def _assert_indicators_bounded(ds) -> None:
 def test_levers_and_uncertainties_at_any_extreme_stay_bounded(drawn):
     final_year, levers, sampled = drawn
     ds = _run(final_year, levers, sampled)
-    failed = [f"{c.name}: {c.detail}" for c in check_dataset(ds) if not c.passed]
+    failed = [f"{c.name}: {c.detail}" for c in check_dataset(ds)
+              if not c.passed and c.name != "t3_in_range"]
     assert not failed, failed
     assert len(cost_variables(list(ds.data_vars))) >= 50
     _assert_indicators_bounded(ds)
     table = kpi_table(ds).set_index("kpi")["value"]
     assert np.isfinite(table.to_numpy(dtype=float)).all()
     assert table["clusters_over_100yi"] <= _clusters_tracked() + TOL
-    assert 0 - TOL <= table["contribution_rate"] <= 100 + TOL
+    assert table["demonstration_parks"] <= float(ds["total_zones"].max()) + TOL
+
+
+#: Found by this property with 600 random draws: the policy as written, uncertainties at
+#: their ends; non-resource value added 1542 -> 1510 (2010 prices), T3 = -6.2 %.
+FALLING_NONRESOURCE = (2015, {}, {**LOW, "competitor_attractiveness": HIGH[
+    "competitor_attractiveness"], "investment_sensitivity": 4.5, "mine_mouth_coal_ratio": 0.65,
+    "unit_labour_cost_drift": 0.02})
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 11 item 6: T3 (share of the 2010->2015 increment of value added) is negative "
+    "when non-resource value added falls; e.g. -6.2 % (policy as written) and -16.5 % "
+    "(weakest package, uncertainties high)"))
+@settings(EXTREMES, max_examples=20)
+@example(drawn=FALLING_NONRESOURCE)
+@given(drawn=extreme_runs())
+def test_t3_stays_in_0_to_100_percent(drawn):
+    ds = _run(*drawn)
+    rate = ds["contribution_rate"]
+    assert -TOL <= float(rate.min()) and float(rate.max()) <= 100 + TOL, (
+        f"contribution_rate in [{float(rate.min()):.4g}, {float(rate.max()):.4g}] %")
+    value = float(kpi_table(ds).set_index("kpi").loc["contribution_rate", "value"])
+    assert -TOL <= value <= 100 + TOL
 
 
 def test_uncertainty_draws_stay_in_each_support():
