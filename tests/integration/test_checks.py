@@ -107,7 +107,7 @@ def test_a_case_with_inputs_runs_them(unc):
     (result,) = checks.run_matrix([case], engine="simlin", final_year=2015)
     assert result.passed, [c.detail for c in result.checks if not c.passed]
     plain = run_levers({}, final_year=2015)
-    ran = checks._run_case(case, engine="simlin", final_year=2015)
+    ran = checks.case_dataset(case, engine="simlin", final_year=2015)
     assert not np.allclose(ran["relative_capital_cost"], plain["relative_capital_cost"])
 
 

@@ -130,7 +130,7 @@ def test_check_command_passes_and_prints_the_table(capsys):
         line = next(line for line in out.splitlines() if line.startswith(row))
         assert line.rstrip().endswith("pass")
     header = next(line for line in out.splitlines() if line.startswith("case "))
-    assert all(col in header.split() for col in ("stocks>=0", "costs>=0", "bounded", "T3"))
+    assert all(col in header.split() for col in ("stocks>=0", "costs>=0", "bounded"))
     assert "uncertainties" not in out
     n = 1 + 2 + len(next(lv for lv in LEVERS if lv.name == "tax_relief").options) + 3
     assert f"{n} cases, {n} passed, 0 failed" in out
@@ -141,32 +141,38 @@ UNCERTAINTY_ROWS = ("strongest package, uncertainties low", "strongest package, 
 
 
 def test_check_command_runs_both_packages_at_both_uncertainty_ends(capsys):
-    main(["check", "--lever", "land_discount", "--final-year", "2015"])
+    code = main(["check", "--lever", "land_discount", "--final-year", "2015"])
     out = capsys.readouterr().out
     lines = out.splitlines()
-    header = next(line for line in lines if line.startswith("case ")).split()
-    t3 = header.index("T3") - 1  # "case" is one column; the case names hold spaces
     for row in UNCERTAINTY_ROWS:
         line = next(line for line in lines if line.startswith(row))
         cells = line[len(row):].split()
-        assert [c for i, c in enumerate(cells[:-1]) if i != t3] == ["ok"] * (len(cells) - 2)
-    for row in UNCERTAINTY_ROWS[:3]:
-        assert next(line for line in lines if line.startswith(row)).rstrip().endswith("pass")
-    assert "10 cases" in out
+        assert cells == ["ok"] * (len(cells) - 1) + ["pass"], line
+    assert "10 cases, 10 passed, 0 failed" in out and code == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 11 item 6: T3 is a share of an increment; for the weakest package with every "
-    "uncertainty at its high end non-resource value added falls 2010->2015 (1990 -> 1910 "
-    "at 2010 prices, resource +563), so T3 = -16.5 %"))
-def test_t3_in_range_for_the_weakest_package_at_the_high_ends():
+def test_a_falling_nonresource_industry_gives_a_negative_contribution_not_a_clipped_one():
+    """Weakest package, every uncertainty at its high end: non-resource value added falls
+    from 2010 to 2015 while the resource industry's grows, so T3, the non-resource share
+    of the increment (二), is negative: an explicable extreme, reported as it is."""
+    from transfer_sim.analysis.kpis import kpi_series
     from transfer_sim.inputs.uncertainty import load_uncertainties
 
     case = next(c for c in checks.matrix(["land_discount"], load_uncertainties("default"))
                 if c.name == UNCERTAINTY_ROWS[3])
     (result,) = checks.run_matrix([case], engine="simlin", final_year=2015)
-    by_name = {c.name: c for c in result.checks}
-    assert by_name["t3_in_range"].passed, by_name["t3_in_range"].detail
+    assert result.passed, [c.detail for c in result.checks if not c.passed]
+    ds = checks.case_dataset(case, engine="simlin", final_year=2015)
+    series = kpi_series(ds)
+    t3 = float(series["contribution_rate"].sel(time=2015.0))
+    flows = {n: ds[f"cumulative_{n}"] for n in ("nonresource_real_value_added",
+                                                "resource_real_value_added")}
+    d = {n: float((c.sel(time=2016.0) - c.sel(time=2015.0))
+                  - (c.sel(time=2011.0) - c.sel(time=2010.0))) for n, c in flows.items()}
+    assert d["nonresource_real_value_added"] < 0 < d["resource_real_value_added"]
+    assert t3 < 0
+    assert t3 == pytest.approx(100 * d["nonresource_real_value_added"] / sum(d.values()),
+                               rel=1e-9)
 
 
 def test_check_command_fails_when_a_check_fails(monkeypatch, capsys):

@@ -10,16 +10,17 @@ lower bound, every balance closed, no cost, price or ledger entry negative, and 
 indicators within their bounds at every output time (T1 at most the 60 clusters, T5 at
 most the parks ever eligible and the zones, shares in [0, 1]).
 
-T3 in [0, 100] % is tested apart and fails: a share of an increment, it is negative
-whenever non-resource value added falls from 2010 to 2015, which the policy as written
-reaches at the uncertainties' ends (the explicit example; issue 11, item 6).
+T3 has no range: a share of an increment (二), it is negative whenever non-resource value
+added falls from 2010 to 2015, which the uncertainties' ends can give (e.g. the policy as
+written: 1542 -> 1510 at 2010 prices, T3 = -6.2 %); it must be finite and it is reported
+as it is (``tests/integration/test_cli_commands.py`` checks one such case by hand).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from strategies import lever_set
@@ -92,8 +93,7 @@ def _assert_indicators_bounded(ds) -> None:
 def test_levers_and_uncertainties_at_any_extreme_stay_bounded(drawn):
     final_year, levers, sampled = drawn
     ds = _run(final_year, levers, sampled)
-    failed = [f"{c.name}: {c.detail}" for c in check_dataset(ds)
-              if not c.passed and c.name != "t3_in_range"]
+    failed = [f"{c.name}: {c.detail}" for c in check_dataset(ds) if not c.passed]
     assert not failed, failed
     assert len(cost_variables(list(ds.data_vars))) >= 50
     _assert_indicators_bounded(ds)
@@ -101,30 +101,6 @@ def test_levers_and_uncertainties_at_any_extreme_stay_bounded(drawn):
     assert np.isfinite(table.to_numpy(dtype=float)).all()
     assert table["clusters_over_100yi"] <= _clusters_tracked() + TOL
     assert table["demonstration_parks"] <= float(ds["total_zones"].max()) + TOL
-
-
-#: Found by this property with 600 random draws: the policy as written, uncertainties at
-#: their ends; non-resource value added 1542 -> 1510 (2010 prices), T3 = -6.2 %.
-FALLING_NONRESOURCE = (2015, {}, {**LOW, "competitor_attractiveness": HIGH[
-    "competitor_attractiveness"], "investment_sensitivity": 4.5, "mine_mouth_coal_ratio": 0.65,
-    "unit_labour_cost_drift": 0.02})
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 11 item 6: T3 (share of the 2010->2015 increment of value added) is negative "
-    "when non-resource value added falls; e.g. -6.2 % (policy as written) and -16.5 % "
-    "(weakest package, uncertainties high)"))
-@settings(EXTREMES, max_examples=20)
-@example(drawn=FALLING_NONRESOURCE)
-@given(drawn=extreme_runs())
-def test_t3_stays_in_0_to_100_percent(drawn):
-    ds = _run(*drawn)
-    rate = ds["contribution_rate"]
-    assert -TOL <= float(rate.min()) and float(rate.max()) <= 100 + TOL, (
-        f"contribution_rate in [{float(rate.min()):.4g}, {float(rate.max()):.4g}] %")
-    value = float(kpi_table(ds).set_index("kpi").loc["contribution_rate", "value"])
-    assert -TOL <= value <= 100 + TOL
 
 
 def test_uncertainty_draws_stay_in_each_support():

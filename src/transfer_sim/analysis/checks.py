@@ -47,10 +47,10 @@ from transfer_sim.run.plan import plan
 from transfer_sim.run.results import to_dataset
 from transfer_sim.run.runner import run_levers
 
-__all__ = ["CheckResult", "check_dataset", "BALANCES", "stock_names", "Case", "CaseResult",
-           "matrix", "run_matrix", "format_results", "DEFAULT_CHECK_YEAR", "cost_variables",
-           "check_ensemble", "strongest_levers", "weakest_levers", "uncertainty_ends",
-           "COST_PATTERN", "GAP_FLOOR"]
+__all__ = ["case_dataset", "CheckResult", "check_dataset", "BALANCES", "stock_names", "Case",
+           "CaseResult", "matrix", "run_matrix", "format_results", "DEFAULT_CHECK_YEAR",
+           "cost_variables", "check_ensemble", "strongest_levers", "weakest_levers",
+           "uncertainty_ends", "COST_PATTERN", "GAP_FLOOR"]
 
 #: What makes a model variable a cost, a price or an entry of the fiscal ledger (Python
 #: names): relative costs and prices, price indices, the ledger's stocks by payer and
@@ -204,9 +204,10 @@ def check_dataset(ds: xr.Dataset, *, rtol: float = 1e-9) -> list[CheckResult]:
     list of CheckResult
         ``finite``, ``stocks_nonnegative``, the balances, ``costs_nonnegative`` and
         ``indicators_bounded`` (T1 at most the clusters tracked, T5 at most the parks
-        ever eligible and the zones, every share in [0, 1]) and ``t3_in_range`` (T3 in
-        [0, 100] %; a share of an increment, it leaves that range when the non-resource
-        or the resource increment of value added is negative).
+        ever eligible and the zones, every share in [0, 1]). T3 has no range to check:
+        a share of an increment, it is negative when non-resource value added falls
+        from 2010 and above 100 % when the resource industry's does (``finite`` covers
+        it).
     """
     out = [_finite_check(ds), _stock_check(ds, rtol)]
     for name, (lhs_terms, rhs_terms, text) in BALANCES.items():
@@ -223,13 +224,12 @@ def check_dataset(ds: xr.Dataset, *, rtol: float = 1e-9) -> list[CheckResult]:
     out.append(_jobs_balance(ds, rtol))
     out.append(_cost_check(ds, rtol))
     out.append(_indicator_check(ds, rtol))
-    out.append(_t3_check(ds))
     return out
 
 
 #: Outputs the indicator bounds read.
 _INDICATOR_OUTPUTS = ("total_clusters_over_100yi", "demonstration_parks", "eligible_parks",
-                      "total_zones", "contribution_rate")
+                      "total_zones")
 
 
 def _over(da: xr.DataArray | np.ndarray, top: xr.DataArray | np.ndarray | float,
@@ -261,16 +261,6 @@ def _indicator_check(ds: xr.Dataset, rtol: float) -> CheckResult:
     above = [f"{n} by {v:.3g}" for n, v in bad.items() if v > 0]
     return CheckResult("indicators_bounded", not above,
                        text + (f"; above its bound: {', '.join(above)}" if above else ""))
-
-
-def _t3_check(ds: xr.Dataset) -> CheckResult:
-    """T3 (a share of an increment) in [0, 100] %: it leaves it when an increment is < 0."""
-    text = "T3 (contribution_rate) in [0, 100] %"
-    if "contribution_rate" not in ds:
-        return CheckResult("t3_in_range", False, f"{text}; missing contribution_rate")
-    lo, hi = float(ds["contribution_rate"].min()), float(ds["contribution_rate"].max())
-    ok = -1e-9 <= lo and hi <= 100 + 1e-9
-    return CheckResult("t3_in_range", ok, text + ("" if ok else f"; from {lo:.4g} to {hi:.4g}"))
 
 
 def check_ensemble(source: str | os.PathLike[str] | xr.Dataset, *,
@@ -539,7 +529,7 @@ def run_matrix(cases: Sequence[Case], *, engine: str, final_year: int = DEFAULT_
         if progress is not None:
             progress(i, len(cases), case.name)
         try:
-            ds = _run_case(case, engine=engine, final_year=final_year)
+            ds = case_dataset(case, engine=engine, final_year=final_year)
         except ModelError as exc:
             out.append(CaseResult(case, error=str(exc)))
             continue
@@ -549,8 +539,18 @@ def run_matrix(cases: Sequence[Case], *, engine: str, final_year: int = DEFAULT_
     return out
 
 
-def _run_case(case: Case, *, engine: str, final_year: int) -> xr.Dataset:
-    """Run one case: its levers through the runner, its extra inputs over them."""
+def case_dataset(case: Case, *, engine: str, final_year: int) -> xr.Dataset:
+    """Run one case of the matrix: its levers through the runner, its extra inputs over them.
+
+    Parameters
+    ----------
+    case : Case
+        From :func:`matrix`.
+    engine : {"simlin", "pysd"}
+        Engine to use.
+    final_year : int
+        Last simulated year, 2015-2020.
+    """
     if not case.inputs:
         return run_levers(case.levers, final_year=final_year, engine=engine)
     spec = plan(Scenario(name=case.name, levers=dict(case.levers), final_year=final_year),
@@ -562,8 +562,7 @@ def _run_case(case: Case, *, engine: str, final_year: int) -> xr.Dataset:
 
 def _short(check_name: str) -> str:
     return (check_name.removeprefix("balance_").replace("stocks_nonnegative", "stocks>=0")
-            .replace("costs_nonnegative", "costs>=0").replace("indicators_bounded", "bounded")
-            .replace("t3_in_range", "T3"))
+            .replace("costs_nonnegative", "costs>=0").replace("indicators_bounded", "bounded"))
 
 
 def format_results(results: Sequence[CaseResult]) -> str:
