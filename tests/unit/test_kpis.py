@@ -43,7 +43,7 @@ def _ds(scale: float = 1.0) -> xr.Dataset:
     for name in ("employment_change_since_2010", "fund_spent", "tax_foregone_to_date",
                  "regional_budget_cost", "local_government_cost", "power_discount_paid",
                  "western_development_cost_to_centre_to_date", "transfer_tax_raised_to_date",
-                 "fiscal_cost_per_job"):
+                 "fiscal_cost_per_job", "budget_revenue_to_date", "fiscal_cost"):
         data[name] = 1.0 * t
     return xr.Dataset({k: ("time", v, {"units": "x"}) for k, v in data.items()},
                       coords={"time": TIME})
@@ -125,3 +125,20 @@ def test_the_table_series_and_values_agree_and_need_only_the_required_variables(
     with pytest.raises(InputError, match="results lack the variable "
                                          "'cumulative_nonresource_revenue'"):
         kpi_table(ds.drop_vars("cumulative_nonresource_revenue"))
+
+
+def test_net_fiscal_return_is_extra_revenue_minus_extra_cost_against_no_policy():
+    base = _ds()
+    t = TIME - 2005
+    ledger = {"budget_revenue_to_date": 100.0 * t, "fiscal_cost": 0.0 * t}
+    policy = {"budget_revenue_to_date": 130.0 * t, "fiscal_cost": 20.0 * t}
+    runs = [base.assign({k: ("time", v) for k, v in d.items()}) for d in (ledger, policy)]
+    both = xr.concat(runs, dim=xr.DataArray(["no-policy", "package"], dims="scenario",
+                                            name="scenario"))
+    table = kpi_table(both).set_index(["kpi", "scenario"])["value"]
+    # to the end of 2015 (t = 11): revenue +30 x 11, cost +20 x 11
+    assert table[("net_fiscal_return", "package")] == pytest.approx(10 * 11)
+    assert table[("net_fiscal_return", "no-policy")] == 0
+    alone = xr.concat(runs[1:], dim=xr.DataArray(["package"], dims="scenario",
+                                                name="scenario"))
+    assert "net_fiscal_return" not in set(kpi_table(alone)["kpi"])  # no counterfactual

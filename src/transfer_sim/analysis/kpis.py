@@ -30,7 +30,8 @@ from transfer_sim.errors import InputError
 from transfer_sim.io.tables import format_text_table
 
 __all__ = ["KPIS", "Kpi", "kpi_table", "kpi_series", "kpi_values", "format_table",
-           "required_variables", "TARGET_YEAR", "BASE_YEAR", "Reading"]
+           "required_variables", "net_fiscal_return", "NET_FISCAL_RETURN", "TARGET_YEAR",
+           "BASE_YEAR", "Reading"]
 
 #: Year the document's targets refer to (end of the 12th Five-Year Plan).
 TARGET_YEAR = 2015
@@ -105,6 +106,41 @@ KPIS: tuple[Kpi, ...] = (
 )
 
 
+#: The package's net fiscal return against the counterfactual (4: who pays, what flows back):
+#: the extra budget revenue to date (taxes of the industry the package brought included)
+#: minus the extra public cost (regional and local budgets), against ``no-policy``.
+NET_FISCAL_RETURN = Kpi("net_fiscal_return", "budget_revenue_to_date", "yiyuan", None,
+                        "net fiscal return against no-policy (财政净收益)")
+#: Outputs the net fiscal return is read from.
+_LEDGER = ("budget_revenue_to_date", "fiscal_cost")
+
+
+def net_fiscal_return(ds: xr.Dataset, year: int = TARGET_YEAR,
+                      reference: str = "no-policy") -> xr.DataArray | None:
+    """Return each scenario's extra budget revenue minus its extra public cost [亿元].
+
+    Both to the end of ``year``, against the ``reference`` scenario (the counterfactual);
+    None when ``ds`` has no such scenario or lacks the ledger's outputs.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results with a ``scenario`` dim.
+    year : int
+        Year whose end the ledger is read at.
+    reference : str
+        The counterfactual scenario.
+    """
+    if "scenario" not in ds.dims or reference not in ds["scenario"].values \
+            or any(n not in ds for n in _LEDGER):
+        return None
+    years = np.array([float(year)])
+    revenue = _end_of(ds["budget_revenue_to_date"], years).isel(time=0, drop=True)
+    cost = _end_of(ds["fiscal_cost"], years).isel(time=0, drop=True)
+    net = revenue - cost
+    return net - net.sel(scenario=reference, drop=True)
+
+
 def _needed(kpi: Kpi) -> list[str]:
     names = [kpi.variable, *([kpi.other] if kpi.other else [])]
     if kpi.reading == "stock":
@@ -120,7 +156,7 @@ def required_variables() -> list[str]:
     >>> "cumulative_nonresource_revenue" in required_variables()
     True
     """
-    return list(dict.fromkeys(n for k in KPIS for n in _needed(k)))
+    return list(dict.fromkeys([*(n for k in KPIS for n in _needed(k)), *_LEDGER]))
 
 
 def _end_of(da: xr.DataArray, years: np.ndarray) -> xr.DataArray:
@@ -228,14 +264,17 @@ def kpi_table(ds: xr.Dataset, year: int = TARGET_YEAR) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``scenario, kpi, label, year, value, unit, target, met``; ``met`` is
-        True/False where the document has a target and missing otherwise.
+        True/False where the document has a target and missing otherwise. With a
+        ``no-policy`` scenario among them, a last indicator: the net fiscal return
+        against it (:func:`net_fiscal_return`).
     """
     scenarios = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else [
         str(ds.attrs.get("scenario", "run"))]
     at_year = kpi_values(ds, year)
+    net = net_fiscal_return(ds, year)
     rows = []
-    for kpi in KPIS:
-        values = at_year[kpi.name]
+    for kpi in (*KPIS, *((NET_FISCAL_RETURN,) if net is not None else ())):
+        values = net if kpi is NET_FISCAL_RETURN else at_year[kpi.name]
         for scen in scenarios:
             v = values.sel(scenario=scen) if "scenario" in values.dims else values
             value = float(v)
