@@ -79,7 +79,7 @@ def measure(engine_name: str, runs: int, seed: int) -> dict[str, float]:
         t0 = time.perf_counter()
         raw = engine.run(spec)
         times.append(time.perf_counter() - t0)
-        if not np.isfinite(raw.data["nonresource_revenue"]).all():
+        if not all(np.isfinite(v).all() for v in raw.data.values()):
             raise SystemExit(f"{engine_name}: non-finite output for {spec.inputs}")
     total = time.perf_counter() - t_all
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

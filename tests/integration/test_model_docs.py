@@ -80,7 +80,7 @@ def historical():
 
 # ----------------------------------------------------------------------------- freshness
 def test_readme_is_a_fresh_render():
-    readme = docs.default_readme_path()
+    readme = docs.beside_model("README.md")
     fresh = docs.render_model_readme()
     current = readme.read_text(encoding="utf-8") if readme.exists() else ""
     if current != fresh:

@@ -43,7 +43,7 @@ def _facts(sha256: str) -> F.ModelFacts:
         "growth": F.ArrayValue(("Sector",), (("a", "b"),), (0.1, 0.2)),
         "schedule": F.ArrayValue(("Year",), (("y2005", "y2006"),), (1.0, 0.5)),
     }
-    return F.ModelFacts(sha256=sha256, pysd_version=F._pysd_version(), variables=variables,
+    return F.ModelFacts(sha256=sha256, pysd_version=F.package_version("pysd"), variables=variables,
                         constants=constants,
                         control=F.Control(2005.0, 2015.0, 0.0625, 0.25),
                         subscripts={"Sector": ("a", "b"), "Year": ("y2005", "y2006")})

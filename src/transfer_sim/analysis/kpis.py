@@ -17,7 +17,7 @@ non-resource and the resource industry. The model computes the same quantities f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,7 +29,7 @@ from transfer_sim.analysis.periods import cumulative_name
 from transfer_sim.errors import InputError
 from transfer_sim.io.tables import format_text_table
 
-__all__ = ["KPIS", "Kpi", "kpi_table", "kpi_series", "kpi_values", "format_table",
+__all__ = ["KPIS", "Kpi", "kpi_table", "kpi_series", "kpi_values", "format_table", "by_scenario",
            "required_variables", "net_fiscal_return", "NET_FISCAL_RETURN", "TARGET_YEAR",
            "BASE_YEAR", "Reading"]
 
@@ -43,7 +43,7 @@ Reading = Literal["stock", "flow", "share_of_increment"]
 
 @dataclass(frozen=True)
 class Kpi:
-    """An indicator.
+    """An indicator: a model output read in a given year, with its target if any.
 
     Parameters
     ----------
@@ -286,21 +286,47 @@ def kpi_table(ds: xr.Dataset, year: int = TARGET_YEAR) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def format_table(table: pd.DataFrame) -> str:
-    """Format a KPI table for the terminal: one row per indicator, a column per scenario."""
+def by_scenario(table: pd.DataFrame, lead: Callable[[pd.Series], list[str]],
+                cell: Callable[[pd.Series], str]) -> tuple[list[str], list[list[str]]]:
+    """Pivot a long table for the terminal: a row per indicator, a column per scenario.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per scenario and indicator, with columns ``scenario`` and ``kpi``
+        (a :func:`kpi_table` or a target-probability table).
+    lead : callable
+        The indicator's first row -> the cells before the scenario columns.
+    cell : callable
+        The row of one scenario -> its cell.
+
+    Returns
+    -------
+    scenarios : list of str
+        The scenario columns, in table order.
+    rows : list of list of str
+        One row of cells per indicator, in table order.
+    """
     scenarios = list(dict.fromkeys(table["scenario"]))
-    header = ["indicator", "unit", "target", *scenarios]
     rows = []
     for kpi in dict.fromkeys(table["kpi"]):
         sub = table[table["kpi"] == kpi].set_index("scenario")
-        first = sub.iloc[0]
+        rows.append(lead(sub.iloc[0]) + [cell(sub.loc[s]) for s in scenarios])
+    return scenarios, rows
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """Format a KPI table for the terminal: one row per indicator, a column per scenario."""
+    def lead(first: pd.Series) -> list[str]:
         target = "" if pd.isna(first["target"]) else f">= {first['target']:g}"
-        cells = [str(first["label"]), str(first["unit"]), target]
-        for s in scenarios:
-            r = sub.loc[s]
-            mark = "" if pd.isna(r["met"]) else (" met" if r["met"] else " MISSED")
-            cells.append(f"{r['value']:,.1f}{mark}")
-        rows.append(cells)
+        return [str(first["label"]), str(first["unit"]), target]
+
+    def cell(r: pd.Series) -> str:
+        mark = "" if pd.isna(r["met"]) else (" met" if r["met"] else " MISSED")
+        return f"{r['value']:,.1f}{mark}"
+
+    scenarios, rows = by_scenario(table, lead, cell)
     year = int(table["year"].iloc[0])
-    return format_text_table(header, rows, align="lll" + "r" * len(scenarios),
+    return format_text_table(["indicator", "unit", "target", *scenarios], rows,
+                             align="lll" + "r" * len(scenarios),
                              title=f"Indicators in {year} against the document's targets")

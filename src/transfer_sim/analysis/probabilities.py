@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from transfer_sim.analysis.kpis import KPIS, TARGET_YEAR, kpi_values, required_variables
+from transfer_sim.analysis.kpis import (
+    KPIS,
+    TARGET_YEAR,
+    by_scenario,
+    kpi_values,
+    required_variables,
+)
 from transfer_sim.errors import InputError
 from transfer_sim.io.tables import format_text_table
 
@@ -102,19 +108,10 @@ def format_probabilities(table: pd.DataFrame) -> str:
 
     One row per target, a column per scenario: ``P(met) [95 % interval]``.
     """
-    scenarios = list(dict.fromkeys(table["scenario"]))
-    header = ["target", "unit", "2015 target", *scenarios]
-    rows = []
-    for kpi in dict.fromkeys(table["kpi"]):
-        sub = table[table["kpi"] == kpi].set_index("scenario")
-        first = sub.iloc[0]
-        cells = [str(first["label"]), str(first["unit"]), f">= {first['target']:g}"]
-        for s in scenarios:
-            r = sub.loc[s]
-            cells.append(f"{100 * r['p_met']:.0f} % [{100 * r['ci_low']:.0f}-"
-                         f"{100 * r['ci_high']:.0f}]")
-        rows.append(cells)
+    scenarios, rows = by_scenario(
+        table, lambda first: [str(first["label"]), str(first["unit"]), f">= {first['target']:g}"],
+        lambda r: f"{100 * r['p_met']:.0f} % [{100 * r['ci_low']:.0f}-{100 * r['ci_high']:.0f}]")
     runs = int(table["runs"].max()) if len(table) else 0
     return format_text_table(
-        header, rows, align="lll" + "r" * len(scenarios),
+        ["target", "unit", "2015 target", *scenarios], rows, align="lll" + "r" * len(scenarios),
         title=f"Probability of meeting each target ({runs} runs; 95 % interval)")

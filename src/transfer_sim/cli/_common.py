@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +20,62 @@ from transfer_sim.io.progress import Progress, progress_bar
 from transfer_sim.run.ensemble import DEFAULT_SEED
 from transfer_sim.run.results import write_csv, write_netcdf
 
-__all__ = ["add_engine", "add_output", "add_progress", "add_execution", "check_output",
-           "check_figure", "output_format", "positive_int", "progress_for", "scenario_refs",
-           "write_figure", "write_output", "write_table", "DEFAULT_REFERENCE",
+__all__ = ["add_command", "add_engine", "add_output", "add_progress", "add_execution",
+           "add_reference", "add_scenarios", "add_uncertainty", "check_html_output",
+           "check_output", "check_figure", "output_format", "positive_int", "progress_for",
+           "scenario_refs", "write_figure", "write_output", "write_table", "DEFAULT_REFERENCE",
            "FIGURE_FORMATS", "OUTPUT_SUFFIXES"]
 
 #: Figure formats, by file suffix.
 FIGURE_FORMATS = ("png", "svg", "pdf")
 #: Result formats and the file suffixes each accepts.
 OUTPUT_SUFFIXES = {"netcdf": (".nc", ".nc4", ".netcdf"), "csv": (".csv",)}
+
+
+def add_command(sub: argparse._SubParsersAction, name: str,
+                func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+    """Add subcommand ``name``, run by ``func(args)``, and return its parser.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``transfer-sim`` subparsers.
+    name : str
+        The subcommand.
+    func : callable
+        Runs the subcommand with the parsed arguments and returns the exit status.
+        Its docstring, if it has one, is the paragraph of ``transfer-sim NAME --help``.
+    help : str
+        One line for ``transfer-sim --help``.
+    """
+    parser = sub.add_parser(name, help=help, description=inspect.getdoc(func))
+    parser.set_defaults(func=func)
+    return parser
+
+
+def add_scenarios(parser: argparse.ArgumentParser, *, nargs: str = "+",
+                  default: Sequence[str] = (), more: str = "") -> None:
+    """Add the positional ``SCENARIO...`` (files or bundled names; ``all``).
+
+    ``default`` names the scenarios taken when none is given (with ``nargs="*"``);
+    ``more`` is appended to the help.
+    """
+    shown = f"; default: {' '.join(default)}" if default else ""
+    parser.add_argument("scenarios", nargs=nargs, metavar="SCENARIO",
+                        help="scenario files or bundled names ('all' for every bundled "
+                             f"scenario{shown}){more}")
+
+
+def add_reference(parser: argparse.ArgumentParser, role: str) -> None:
+    """Add ``--reference NAME``; ``role`` says what the reference scenario is for."""
+    parser.add_argument("--reference", default=DEFAULT_REFERENCE, metavar="NAME",
+                        help=f"{role} (default {DEFAULT_REFERENCE})")
+
+
+def add_uncertainty(parser: argparse.ArgumentParser) -> None:
+    """Add the required ``--uncertainty FILE``."""
+    parser.add_argument("--uncertainty", required=True, metavar="FILE",
+                        help="uncertainty file (TOML), or 'default' for the bundled one")
 
 
 def add_engine(parser: argparse.ArgumentParser) -> None:
@@ -119,6 +167,18 @@ def check_output(path: Path | None, key: str = "output") -> None:
     """
     if path is not None:
         check_writable(path, key=key)
+
+
+def check_html_output(path: Path, what: str) -> None:
+    """Refuse an HTML output path that cannot be written or lacks ``.html``/``.htm``.
+
+    ``what`` names the file in the message (``report``, ``explorer``).
+    """
+    if path.suffix.lower() not in (".html", ".htm"):
+        shown = path.suffix or "(none)"
+        raise InputError(f"unknown {what} suffix {shown!r}; allowed: .html, .htm",
+                         file=str(path), key="output")
+    check_output(path)
 
 
 def check_figure(path: Path | None, key: str = "figure") -> str | None:

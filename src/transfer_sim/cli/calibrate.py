@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from transfer_sim.analysis.calibration import calibrate, default_observed_path
-from transfer_sim.cli._common import add_engine, add_progress, progress_for
+from transfer_sim.cli import _common as common
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.parameters import parameter_names
 from transfer_sim.inputs.scenarios import Scenario, load_scenario
@@ -20,14 +20,10 @@ from transfer_sim.model.core import default_scenarios_dir
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``calibrate`` subcommand."""
-    p = sub.add_parser(
-        "calibrate",
+    p = common.add_command(
+        sub, "calibrate", _calibrate,
         help="fit the calibrated parameters to observed series; write them as a scenario "
-             "layer with a [parameters] table",
-        description="Fit the model's calibrated parameters to observed series (a global "
-                    "search, then a local polish), print the values with 95 %% intervals "
-                    "and the goodness of fit, and write a scenario layer that other "
-                    "scenarios can extend.")
+             "layer with a [parameters] table")
     p.add_argument("--observed", type=Path, default=None, metavar="FILE",
                    help="observed CSV with columns variable,year,value,unit,source,confidence "
                         f"(default: {_shown(default_observed_path())})")
@@ -57,9 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the model's own)")
     p.add_argument("--name", default="calibrated", help="scenario name written (default "
                    "'calibrated')")
-    add_progress(p)
-    add_engine(p)
-    p.set_defaults(func=_calibrate)
+    common.add_progress(p)
+    common.add_engine(p)
 
 
 def _shown(path: Path) -> str:
@@ -113,6 +108,12 @@ def _command(args: argparse.Namespace) -> str:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    """Fit the model's calibrated parameters to observed series.
+
+    A global search, then a local polish; prints the values with 95 % intervals
+    and the goodness of fit, and writes a scenario layer that other scenarios can
+    extend.
+    """
     _check_time_step(args.time_step)
     check_writable(args.output)
     if args.fitted_csv is not None:
@@ -121,7 +122,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     result = calibrate(args.observed, args.parameters, scenario=scenario,
                        fit_until=args.fit_until, engine=args.engine, time_step=args.time_step,
                        maxiter=args.maxiter, popsize=args.popsize, seed=args.seed,
-                       progress=progress_for(args, "calibrate", unit="steps"))
+                       progress=common.progress_for(args, "calibrate", unit="steps"))
     print(result.summary())
     text = result.to_toml(name=args.name, extends=_extends(scenario, args.output),
                           command=_command(args))

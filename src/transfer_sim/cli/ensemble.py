@@ -8,7 +8,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from transfer_sim.cli._common import add_execution, positive_int, progress_for, scenario_refs
+from transfer_sim.cli import _common as common
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.uncertainty import load_uncertainties
 from transfer_sim.io.atomic import check_writable
@@ -17,31 +17,29 @@ from transfer_sim.run.ensemble import SAMPLERS, run_ensemble, work_dir_for
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``ensemble`` subcommand."""
-    p = sub.add_parser(
-        "ensemble", help="run scenarios over sampled uncertainties (resumable)",
-        description="Run every scenario once per sampled point of the uncertain constants "
-                    "and write one NetCDF file. Blocks of runs are kept in OUT.nc.work/ "
-                    "until the end: after an interruption, rerun the same command to "
-                    "resume.")
-    p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
-                   help="scenario files or bundled names ('all' for every bundled one)")
-    p.add_argument("--uncertainty", required=True, metavar="FILE",
-                   help="uncertainty file (TOML), or 'default' for the bundled one")
-    p.add_argument("--runs", type=positive_int, required=True, metavar="N",
+    p = common.add_command(sub, "ensemble", _ensemble,
+                           help="run scenarios over sampled uncertainties (resumable)")
+    common.add_scenarios(p)
+    common.add_uncertainty(p)
+    p.add_argument("--runs", type=common.positive_int, required=True, metavar="N",
                    help="sampled points (runs per scenario)")
     p.add_argument("--sampler", choices=SAMPLERS, default="lhs",
                    help="lhs (Latin hypercube, default), sobol (scrambled Sobol') or random")
     p.add_argument("-o", "--output", type=Path, required=True, help="output NetCDF file")
     p.add_argument("--all-variables", action="store_true",
                    help="keep every model output (default: the indicators' variables)")
-    add_execution(p)
-    p.set_defaults(func=_ensemble)
+    common.add_execution(p)
 
 
 def _ensemble(args: argparse.Namespace) -> int:
+    """Run every scenario once per sampled point of the uncertain constants.
+
+    Write one NetCDF file. Blocks of runs are kept in OUT.nc.work/ until the end:
+    after an interruption, rerun the same command to resume.
+    """
     from transfer_sim.analysis.probabilities import format_probabilities, target_probabilities
 
-    scenarios = scenario_refs(args.scenarios)
+    scenarios = common.scenario_refs(args.scenarios)
     uncertainties = load_uncertainties(args.uncertainty)
     if str(args.output).lower().endswith(".csv"):
         raise InputError("ensembles are written as NetCDF; give a .nc file", key="output")
@@ -54,7 +52,7 @@ def _ensemble(args: argparse.Namespace) -> int:
                            sampler=args.sampler, seed=args.seed, engine=args.engine,
                            workers=args.workers, scheduler=args.scheduler,
                            chunk_size=args.chunk_size, all_variables=args.all_variables,
-                           progress=progress_for(args, "ensemble"))
+                           progress=common.progress_for(args, "ensemble"))
     except KeyboardInterrupt as exc:
         if exc.args:  # where the finished blocks are kept
             print(f"\n{exc.args[0]}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from transfer_sim.cli import _common as common
 from transfer_sim.inputs.levers import LEVERS
 from transfer_sim.io.formatting import format_number
 from transfer_sim.io.tables import format_text_table
@@ -11,8 +12,7 @@ from transfer_sim.io.tables import format_text_table
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``levers`` subcommand."""
-    p = sub.add_parser("levers", help="list every policy lever")
-    p.set_defaults(func=_levers)
+    common.add_command(sub, "levers", _levers, help="list every policy lever")
 
 
 def _levers(args: argparse.Namespace) -> int:

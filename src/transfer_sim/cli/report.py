@@ -7,41 +7,27 @@ import shlex
 import sys
 from pathlib import Path
 
-from transfer_sim.cli._common import (
-    DEFAULT_REFERENCE,
-    add_engine,
-    add_progress,
-    check_output,
-    progress_for,
-    scenario_refs,
-)
-from transfer_sim.errors import InputError
+from transfer_sim.cli import _common as common
 from transfer_sim.report.html import make_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``report`` subcommand."""
-    p = sub.add_parser(
-        "report", help="write a self-contained HTML report: indicators, figures, "
-                       "attribution, levers and provenance",
-        description="Run the scenarios and write one HTML file with the indicator table, "
-                    "every figure (embedded), the Shapley attribution of the last scenario "
-                    "against the reference, the levers side by side and the provenance "
-                    "needed to reproduce it. Nothing in it is fetched from the network.")
-    p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
-                   help="scenario files or bundled names ('all' for every bundled scenario)")
+    p = common.add_command(
+        sub, "report", _report,
+        help="write a self-contained HTML report: indicators, figures, attribution, levers "
+             "and provenance")
+    common.add_scenarios(p)
     p.add_argument("-o", "--output", required=True, type=Path, help="HTML file to write")
-    p.add_argument("--reference", default=DEFAULT_REFERENCE, metavar="NAME",
-                   help="scenario the others are compared with; added to the comparison "
-                        f"when not named (default {DEFAULT_REFERENCE})")
+    common.add_reference(p, "scenario the others are compared with; added to the comparison "
+                            "when not named")
     p.add_argument("--no-attribution", action="store_true",
                    help="leave out the attribution (it takes up to 1,024 runs)")
     p.add_argument("--ensemble", type=Path, metavar="ENS.nc",
                    help="add the probability of meeting each target and fan charts from an "
                         "ensemble file (transfer-sim ensemble)")
-    add_progress(p)
-    add_engine(p)
-    p.set_defaults(func=_report)
+    common.add_progress(p)
+    common.add_engine(p)
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -56,13 +42,15 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
-    scenarios = scenario_refs(args.scenarios)
-    reference = scenario_refs([args.reference])[0]
-    check_output(args.output)
-    if args.output.suffix.lower() not in (".html", ".htm"):
-        shown = args.output.suffix or "(none)"
-        raise InputError(f"unknown report suffix {shown!r}; allowed: .html, .htm",
-                         file=str(args.output), key="output")
+    """Run the scenarios and write one self-contained HTML file.
+
+    It holds the indicator table, every figure (embedded), the Shapley attribution
+    of the last scenario against the reference, the levers side by side and the
+    provenance needed to reproduce it. Nothing in it is fetched from the network.
+    """
+    scenarios = common.scenario_refs(args.scenarios)
+    reference = common.scenario_refs([args.reference])[0]
+    common.check_html_output(args.output, "report")
     extra = []
     if args.ensemble is not None:
         from transfer_sim.report.ensemble import ensemble_file_sections
@@ -70,6 +58,6 @@ def _report(args: argparse.Namespace) -> int:
         extra = ensemble_file_sections(args.ensemble)
     make_report(scenarios, args.output, reference=reference, engine=args.engine,
                 attribute_last=not args.no_attribution, command=command_line(args),
-                progress=progress_for(args, "attribution"), extra_sections=extra)
+                progress=common.progress_for(args, "attribution"), extra_sections=extra)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0

@@ -8,14 +8,7 @@ from pathlib import Path
 
 from transfer_sim.analysis.kpis import KPIS
 from transfer_sim.analysis.sensitivity import METHODS, TARGET_KPIS, run_sensitivity
-from transfer_sim.cli._common import (
-    add_execution,
-    check_figure,
-    positive_int,
-    progress_for,
-    write_figure,
-    write_table,
-)
+from transfer_sim.cli import _common as common
 from transfer_sim.inputs.scenarios import load_scenario
 from transfer_sim.inputs.uncertainty import load_uncertainties
 from transfer_sim.io.atomic import check_writable
@@ -23,20 +16,16 @@ from transfer_sim.io.atomic import check_writable
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``sensitivity`` subcommand."""
-    p = sub.add_parser(
-        "sensitivity", help="global sensitivity of the indicators (Sobol' or Morris)",
-        description="Sobol' first- and total-order indices (Saltelli sampling) or Morris "
-                    "screening of each indicator against the uncertain constants, with "
-                    "confidence intervals. The model runs are kept as an ensemble file "
-                    "(--runs-file) and resume like one.")
+    p = common.add_command(
+        sub, "sensitivity", _sensitivity,
+        help="global sensitivity of the indicators (Sobol' or Morris)")
     p.add_argument("scenario", help="scenario file or bundled name")
-    p.add_argument("--uncertainty", required=True, metavar="FILE",
-                   help="uncertainty file (TOML), or 'default' for the bundled one")
+    common.add_uncertainty(p)
     p.add_argument("--method", choices=METHODS, default="sobol", help="default sobol")
-    p.add_argument("--runs", type=positive_int, default=None, metavar="N",
+    p.add_argument("--runs", type=common.positive_int, default=None, metavar="N",
                    help="sobol: base sample, a power of two (default 256; N*(d+2) model "
                         "runs); morris: trajectories (default 20; r*(d+1) model runs)")
-    p.add_argument("--levels", type=positive_int, default=4,
+    p.add_argument("--levels", type=common.positive_int, default=4,
                    help="Morris grid levels (even; default 4)")
     p.add_argument("--kpi", action="append", choices=[k.name for k in KPIS], metavar="KPI",
                    help=f"indicator to analyse (repeatable; default: {', '.join(TARGET_KPIS)})")
@@ -45,11 +34,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--figure", type=Path, help="bar charts of the indices (PNG, SVG or PDF)")
     p.add_argument("--runs-file", type=Path,
                    help="NetCDF file for the model runs (default: OUTPUT with .runs.nc)")
-    add_execution(p)
-    p.set_defaults(func=_sensitivity)
+    common.add_execution(p)
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
+    """Sobol' first- and total-order indices, or Morris screening, with intervals.
+
+    Sobol' indices come from Saltelli sampling; each indicator is analysed against
+    the uncertain constants. The model runs are kept as an ensemble file
+    (--runs-file) and resume like one.
+    """
     from transfer_sim.plotting.uncertainty import sensitivity_chart
 
     scenario = load_scenario(args.scenario)
@@ -58,7 +52,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
     runs_file = args.runs_file or args.output.with_suffix(".runs.nc")
     for path in (args.output, runs_file):
         check_writable(path)
-    check_figure(args.figure)
+    common.check_figure(args.figure)
     d = len(uncertainties)
     total = runs * (d + 2) if args.method == "sobol" else runs * (d + 1)
     print(f"{args.method}: {d} uncertainties, {total} model runs -> {runs_file}",
@@ -67,11 +61,11 @@ def _sensitivity(args: argparse.Namespace) -> int:
                             runs_file=runs_file, kpis=args.kpi, levels=args.levels,
                             seed=args.seed, engine=args.engine, workers=args.workers,
                             scheduler=args.scheduler, chunk_size=args.chunk_size,
-                            progress=progress_for(args, "sensitivity"))
-    write_table(table, args.output)
+                            progress=common.progress_for(args, "sensitivity"))
+    common.write_table(table, args.output)
     if args.figure is not None:
-        write_figure(sensitivity_chart(table[table["index"].isin(["S1", "ST", "mu_star"])]),
-                     args.figure)
+        chart = sensitivity_chart(table[table["index"].isin(["S1", "ST", "mu_star"])])
+        common.write_figure(chart, args.figure)
     main = table[table["index"].isin(["ST", "mu_star"])].copy()
     for kpi, sub in main.groupby("kpi", sort=False):
         top = sub.sort_values("value", ascending=False).head(5)

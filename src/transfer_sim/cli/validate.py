@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from transfer_sim.cli import _common as common
 from transfer_sim.inputs.scenarios import load_scenario
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``validate`` subcommand."""
-    p = sub.add_parser("validate", help="check scenario files without running them")
-    p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
-    p.set_defaults(func=_validate)
+    p = common.add_command(sub, "validate", _validate,
+                           help="check scenario files without running them")
+    common.add_scenarios(p)
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -10,9 +11,11 @@ import numpy as np
 import pandas as pd
 
 from transfer_sim.errors import InputError, ModelError
+from transfer_sim.io.versions import package_version
+from transfer_sim.model.core import model_file
 from transfer_sim.model.facts import CONTROL_VARIABLES, ModelFacts, model_facts, output_names
 
-__all__ = ["Engine", "RawResult", "RunSpec", "ArrayInput", "output_variables",
+__all__ = ["Engine", "FactsEngine", "RawResult", "RunSpec", "ArrayInput", "output_variables",
            "subscript_elements", "expand_inputs", "flat_overrides", "CONTROL_VARIABLES"]
 
 
@@ -92,6 +95,34 @@ class Engine(Protocol):
     def run(self, spec: RunSpec) -> RawResult:
         """Run the model once."""
         ...
+
+
+class FactsEngine:
+    """What both engines share: the model file, its facts and the package version.
+
+    Parameters
+    ----------
+    model_path : path-like, default: the bundled model
+        The ``.mdl`` to run (an empty string also means the bundled model).
+    """
+
+    #: The distribution that runs the model; its installed version is :attr:`version`.
+    distribution: str = ""
+
+    def __init__(self, model_path: str | os.PathLike[str] | None = None):
+        self.model_path = model_file(model_path or None)
+        self._facts = model_facts(self.model_path)
+        self._outputs = list(self._facts.outputs)
+
+    @property
+    def version(self) -> str:
+        """Installed version of :attr:`distribution` (``pysd``, ``pysimlin``)."""
+        return package_version(self.distribution)
+
+    @property
+    def default_time_step(self) -> float:
+        """The model's own ``TIME STEP`` (from the model facts)."""
+        return self._facts.control.time_step
 
 
 @dataclass(frozen=True)

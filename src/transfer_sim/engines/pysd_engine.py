@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import warnings
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from transfer_sim.engines.base import ArrayInput, RawResult, RunSpec, expand_inputs
+from transfer_sim.engines.base import ArrayInput, FactsEngine, RawResult, RunSpec, expand_inputs
 from transfer_sim.errors import ModelError
-from transfer_sim.model.core import default_model_path, load_pysd
-from transfer_sim.model.facts import model_facts
+from transfer_sim.model.core import load_pysd
 
 __all__ = ["PySDEngine"]
 
 
-class PySDEngine:
+class PySDEngine(FactsEngine):
     """Run the model with PySD.
 
     PySD keeps the params of an earlier ``run()`` in the model object, so every run
@@ -25,29 +23,18 @@ class PySDEngine:
 
     Parameters
     ----------
-    model_path : path-like, optional
-        Model file; the bundled model by default.
+    model_path : path-like, default: the bundled model
+        The ``.mdl`` that PySD translates (once, into the cache) and runs.
     """
 
     name = "pysd"
     backend = "pysd"
+    distribution = "pysd"
 
     def __init__(self, model_path: str | Path | None = None):
-        self.model_path = Path(model_path) if model_path else default_model_path()
+        super().__init__(model_path)
         self._model = load_pysd(self.model_path)
-        self._facts = model_facts(self.model_path)
-        self._outputs = list(self._facts.outputs)
         self._by_real = {v.real_name: n for n, v in self._facts.variables.items()}
-
-    @property
-    def version(self) -> str:
-        """PySD's version."""
-        return version("pysd")
-
-    @property
-    def default_time_step(self) -> float:
-        """The model's own ``TIME STEP`` (from the model facts)."""
-        return self._facts.control.time_step
 
     @staticmethod
     def _param(value: float | ArrayInput) -> object:

@@ -5,17 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 
-from transfer_sim.engines.base import RawResult, RunSpec, flat_overrides
+from transfer_sim.engines.base import FactsEngine, RawResult, RunSpec, flat_overrides
 from transfer_sim.engines.simlin_wasm import WasmSimulation, wasm_problem
 from transfer_sim.errors import ModelError
-from transfer_sim.io.atomic import atomic_write_text
-from transfer_sim.model.core import cache_dir, default_model_path
-from transfer_sim.model.facts import model_facts
+from transfer_sim.model.core import cache_dir, write_cache_file
 
 __all__ = ["SimlinEngine", "BACKENDS"]
 
@@ -37,7 +34,7 @@ def _warn_once(message: str) -> None:
 BACKENDS = ("auto", "wasm", "vm")
 
 
-class SimlinEngine:
+class SimlinEngine(FactsEngine):
     """Run the model with Simlin.
 
     Constants are overridden per element (``name[y2011]``), so year schedules need
@@ -56,27 +53,26 @@ class SimlinEngine:
 
     Parameters
     ----------
-    model_path : path-like, optional
-        Model file; the bundled model by default.
+    model_path : path-like, default: the bundled model
+        The ``.mdl`` that Simlin loads.
     backend : {"auto", "wasm", "vm"}, optional
         How to run; ``$TRANSFER_SIM_SIMLIN_BACKEND`` or ``auto`` by default.
     """
 
     name = "simlin"
+    distribution = "pysimlin"
 
     def __init__(self, model_path: str | Path | None = None, backend: str | None = None):
         import simlin
 
-        self.model_path = Path(model_path) if model_path else default_model_path()
         self._requested = backend or os.environ.get("TRANSFER_SIM_SIMLIN_BACKEND", "auto")
         self.backend = self._choose_backend(self._requested)
         self._wasm: dict[tuple[float, float, float], WasmSimulation] = {}
         self._columns: dict[tuple[tuple[float, float, float], str], object] = {}
         self._simlin = simlin
+        super().__init__(model_path)
         self._text = self.model_path.read_text(encoding="utf-8")
-        self._facts = model_facts(self.model_path)
         self._model = self._load(self.model_path)
-        self._outputs = list(self._facts.outputs)
         self._subscripted = {n for n, v in self._facts.variables.items() if v.subscripts}
         control = self._facts.control
         self._models = {(control.final_time, control.time_step, control.saveper): self._model}
@@ -112,22 +108,10 @@ class SimlinEngine:
                           lambda m, v=value: f"{m.group(1)}{v!r}", text, count=1,
                           flags=re.MULTILINE)
         key = "-".join(f"{v:g}" for v in specs)
-        path = cache_dir() / f"{self._facts.sha256[:20]}-simlin" / f"transfer-{key}.mdl"
-        if not path.exists():
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, text)
+        path = write_cache_file(
+            cache_dir() / f"{self._facts.sha256[:20]}-simlin" / f"transfer-{key}.mdl", text)
         self._models[specs] = self._load(path)
         return self._models[specs]
-
-    @property
-    def version(self) -> str:
-        """Version of the ``pysimlin`` package."""
-        return version("pysimlin")
-
-    @property
-    def default_time_step(self) -> float:
-        """The model's own ``TIME STEP`` (from the model facts)."""
-        return self._facts.control.time_step
 
     @property
     def model(self):  # noqa: ANN201 - simlin type

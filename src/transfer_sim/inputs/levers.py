@@ -170,6 +170,13 @@ def lever_names() -> list[str]:
 def get_lever(name: str, *, file: str | None = None) -> Lever:
     """Return the lever called ``name``.
 
+    Parameters
+    ----------
+    name : str
+        A lever name as in a scenario's ``[levers]`` table (:func:`lever_names`).
+    file : str, optional
+        File that named it, for the message.
+
     Raises
     ------
     InputError

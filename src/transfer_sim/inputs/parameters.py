@@ -131,6 +131,13 @@ def parameter_names() -> list[str]:
 def get_parameter(name: str, *, file: str | None = None) -> Parameter:
     """Return the registry entry for ``name``.
 
+    Parameters
+    ----------
+    name : str
+        A registry name: a scalar constant, or ``reinvestment_rate[<sector>]``.
+    file : str, optional
+        File that named it, for the message.
+
     Raises
     ------
     InputError

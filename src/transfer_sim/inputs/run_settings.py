@@ -112,7 +112,8 @@ def validate_time_step(value: Any, *, key: str = "time_step", file: str | None =
     Raises
     ------
     InputError
-        For anything else, naming what is allowed.
+        For anything else (not a number, not a power of two, out of range), naming
+        what is allowed.
 
     Examples
     --------

@@ -64,7 +64,7 @@ class Scenario:
     Attributes
     ----------
     name : str
-        Scenario name.
+        The file's ``name`` key, else its stem.
     description : str
         What the scenario represents.
     levers : mapping
@@ -276,6 +276,7 @@ def load_scenario(ref: str | os.PathLike[str]) -> Scenario:
     Returns
     -------
     Scenario
+        The file's levers and settings merged over those of its parents.
 
     Raises
     ------
@@ -371,6 +372,7 @@ def scenario_from_levers(name: str, levers: Mapping[str, Any] | None = None, *,
     Returns
     -------
     Scenario
+        The same as a file with these values would load (``path`` None).
 
     Raises
     ------

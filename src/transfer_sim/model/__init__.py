@@ -12,11 +12,12 @@ from transfer_sim.model.core import (
     default_model_path,
     default_scenarios_dir,
     load_pysd,
+    model_file,
     model_hash,
     translated_model_path,
 )
 from transfer_sim.model.facts import ModelFacts, model_facts
 
 __all__ = ["SECTORS", "YEARS", "ModelFacts", "cache_dir", "catalogue", "default_model_path",
-           "default_scenarios_dir", "load_pysd", "model_facts", "model_hash",
+           "default_scenarios_dir", "load_pysd", "model_facts", "model_file", "model_hash",
            "translated_model_path"]

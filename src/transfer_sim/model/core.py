@@ -18,13 +18,17 @@ from pathlib import Path
 import pandas as pd
 
 from transfer_sim.errors import ModelError
+from transfer_sim.io.atomic import atomic_write_text
+from transfer_sim.io.versions import package_version
 
 __all__ = [
     "bundled_path",
     "default_model_path",
+    "model_file",
     "default_scenarios_dir",
     "model_hash",
     "cache_dir",
+    "write_cache_file",
     "translated_model_path",
     "load_pysd",
     "catalogue",
@@ -80,6 +84,15 @@ def default_model_path() -> Path:
     return Path(env) if env else bundled_path("model", "transfer.mdl")
 
 
+def model_file(path: str | os.PathLike[str] | None = None) -> Path:
+    """Return ``path`` as a :class:`~pathlib.Path`, or :func:`default_model_path` for ``None``.
+
+    Every function that takes a model file takes it through this one, so ``None``
+    means the bundled model everywhere.
+    """
+    return Path(path) if path is not None else default_model_path()
+
+
 def default_scenarios_dir() -> Path:
     """Return the folder of bundled scenario files."""
     return bundled_path("scenarios")
@@ -90,10 +103,10 @@ def model_hash(path: str | os.PathLike[str] | None = None) -> str:
 
     Parameters
     ----------
-    path : path-like, optional
-        Model file; the bundled model by default.
+    path : path-like, default: the bundled model
+        The file whose bytes are hashed.
     """
-    p = Path(path) if path is not None else default_model_path()
+    p = model_file(path)
     try:
         return hashlib.sha256(p.read_bytes()).hexdigest()
     except OSError as exc:
@@ -113,10 +126,25 @@ def cache_dir() -> Path:
     return Path(base) / "transfer-sim"
 
 
-def _pysd_version() -> str:
-    from importlib.metadata import version
+def write_cache_file(path: str | os.PathLike[str], text: str, *,
+                     replace: bool = False) -> Path:
+    """Write ``text`` to a file of the cache atomically, making its folder; return the path.
 
-    return version("pysd")
+    Parameters
+    ----------
+    path : path-like
+        The file, normally inside :func:`cache_dir`.
+    text : str
+        The content (UTF-8).
+    replace : bool
+        Rewrite a file that exists; by default an existing file is kept, since a
+        cache file's name holds the hash of what it was derived from.
+    """
+    path = Path(path)
+    if replace or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
+    return path
 
 
 def translated_model_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -124,8 +152,8 @@ def translated_model_path(path: str | os.PathLike[str] | None = None) -> Path:
 
     Parameters
     ----------
-    path : path-like, optional
-        Model file; the bundled model by default.
+    path : path-like, default: the bundled model
+        The ``.mdl`` to translate (copied into the cache first).
 
     Returns
     -------
@@ -134,8 +162,8 @@ def translated_model_path(path: str | os.PathLike[str] | None = None) -> Path:
         the PySD version. Translation happens in a temporary folder that is renamed
         into place, so concurrent processes never see a half-written cache entry.
     """
-    src = Path(path) if path is not None else default_model_path()
-    key = f"{model_hash(src)[:20]}-pysd{_pysd_version()}"
+    src = model_file(path)
+    key = f"{model_hash(src)[:20]}-pysd{package_version('pysd')}"
     target = cache_dir() / key
     py_file = target / "transfer.py"
     if py_file.exists():
@@ -167,8 +195,8 @@ def load_pysd(path: str | os.PathLike[str] | None = None):  # noqa: ANN201 - pys
 
     Parameters
     ----------
-    path : path-like, optional
-        Model file; the bundled model by default.
+    path : path-like, default: the bundled model
+        The ``.mdl`` whose translation is loaded (translated first if not cached).
 
     Returns
     -------
@@ -190,8 +218,8 @@ def catalogue(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
 
     Parameters
     ----------
-    path : path-like, optional
-        Model file; the bundled model by default.
+    path : path-like, default: the bundled model
+        Model file, read through its cached facts.
 
     Returns
     -------

@@ -29,12 +29,13 @@ import numpy as np
 import pandas as pd
 
 from transfer_sim.errors import ModelError
-from transfer_sim.io.atomic import atomic_write_text
+from transfer_sim.io.versions import package_version
 from transfer_sim.model.core import (
     cache_dir,
-    default_model_path,
     load_pysd,
+    model_file,
     model_hash,
+    write_cache_file,
 )
 
 __all__ = [
@@ -361,15 +362,6 @@ def _nested_tuple(values: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- building
-def _pysd_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("pysd")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def _limits(value: object) -> tuple[float, float]:
     if isinstance(value, str):
         import ast
@@ -422,15 +414,15 @@ def build_facts(path: str | os.PathLike[str] | None = None) -> ModelFacts:
 
     Parameters
     ----------
-    path : path-like, optional
-        Model file; the bundled model by default.
+    path : path-like, default: the bundled model
+        The ``.mdl`` to translate and evaluate.
 
     Raises
     ------
     ModelError
         If PySD cannot translate the model or a constant cannot be evaluated.
     """
-    p = Path(path) if path is not None else default_model_path()
+    p = model_file(path)
     digest = model_hash(p)
     model = load_pysd(p)
     variables = _variables(model.doc)
@@ -445,7 +437,7 @@ def build_facts(path: str | os.PathLike[str] | None = None) -> ModelFacts:
     control = Control(**{k: float(constants[k])
                          for k in ("initial_time", "final_time", "time_step", "saveper")})
     subscripts = {str(k): tuple(str(e) for e in v) for k, v in model.subscripts.items()}
-    return ModelFacts(sha256=digest, pysd_version=_pysd_version(), variables=variables,
+    return ModelFacts(sha256=digest, pysd_version=package_version("pysd"), variables=variables,
                       constants=constants, control=control, subscripts=subscripts)
 
 
@@ -461,7 +453,7 @@ def _read(file: Path, digest: str) -> ModelFacts | None:
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA \
-            or data.get("sha256") != digest or data.get("pysd_version") != _pysd_version():
+            or data.get("sha256") != digest or data.get("pysd_version") != package_version("pysd"):
         return None
     try:
         return ModelFacts.from_dict(data)
@@ -470,8 +462,8 @@ def _read(file: Path, digest: str) -> ModelFacts | None:
 
 
 def _write(file: Path, facts: ModelFacts) -> None:
-    Path(file).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(file, json.dumps(facts.to_dict(), ensure_ascii=False, allow_nan=False))
+    write_cache_file(file, json.dumps(facts.to_dict(), ensure_ascii=False, allow_nan=False),
+                     replace=True)
 
 
 #: Facts by model hash, for the life of the process (a few models at most).
@@ -483,8 +475,8 @@ def model_facts(path: str | os.PathLike[str] | None = None) -> ModelFacts:
 
     Parameters
     ----------
-    path : path-like, optional
-        Model file; the bundled model by default.
+    path : path-like, default: the bundled model
+        The model file, looked up by the hash of its bytes.
 
     Returns
     -------
@@ -493,7 +485,7 @@ def model_facts(path: str | os.PathLike[str] | None = None) -> ModelFacts:
         process. On a cold cache the model is translated and read with PySD and
         the facts are written to :func:`facts_path`; a warm cache needs no PySD.
     """
-    p = Path(path) if path is not None else default_model_path()
+    p = model_file(path)
     digest = model_hash(p)
     if digest not in _MEMO:
         file = facts_path(digest)

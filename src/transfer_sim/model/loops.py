@@ -42,8 +42,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from transfer_sim.errors import ModelError
-from transfer_sim.io.atomic import atomic_write_text
-from transfer_sim.model.core import cache_dir, default_model_path
+from transfer_sim.model.core import cache_dir, model_file, write_cache_file
 
 __all__ = [
     "COLLAPSED_DIMENSION",
@@ -260,11 +259,7 @@ def _analysis_copy(model_path: Path, variant: str) -> Path:
     text = model_path.read_text(encoding="utf-8")
     text = set_constants(collapse_dimension(text), VARIANTS[variant][0])
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
-    path = cache_dir() / "loops" / f"transfer-{digest}.mdl"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, text)
-    return path
+    return write_cache_file(cache_dir() / "loops" / f"transfer-{digest}.mdl", text)
 
 
 def _year_shares(series: np.ndarray, start: float, stop: float) -> dict[int, float]:
@@ -386,8 +381,8 @@ def analyze(model_path: str | os.PathLike[str] | None = None) -> LoopAnalysis:
 
     Parameters
     ----------
-    model_path : path-like, optional
-        Model file; the bundled model by default.
+    model_path : path-like, default: the bundled model
+        The model analysed (copied into the cache, ``Sector`` collapsed, per variant).
 
     Returns
     -------
@@ -395,7 +390,7 @@ def analyze(model_path: str | os.PathLike[str] | None = None) -> LoopAnalysis:
         The generic loops and the counts of what was left out (cached per file
         version within a process).
     """
-    path = Path(model_path) if model_path is not None else default_model_path()
+    path = model_file(model_path)
     return _analyze_cached(str(path.resolve()), path.stat().st_mtime_ns)
 
 
@@ -404,8 +399,8 @@ def loop_table(model_path: str | os.PathLike[str] | None = None) -> list[LoopRow
 
     Parameters
     ----------
-    model_path : path-like, optional
-        Model file; the bundled model by default.
+    model_path : path-like, default: the bundled model
+        As for :func:`analyze`.
     """
     return list(analyze(model_path).rows)
 

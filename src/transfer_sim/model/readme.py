@@ -43,7 +43,7 @@ import xarray as xr
 
 from transfer_sim.errors import ModelError
 from transfer_sim.io.atomic import atomic_write_text
-from transfer_sim.model.core import catalogue, default_model_path, default_scenarios_dir
+from transfer_sim.model.core import catalogue, default_scenarios_dir, model_file
 from transfer_sim.model.facts import CONSTANT_TYPES, model_facts
 from transfer_sim.model.loops import analyze as analyze_loops
 from transfer_sim.model.loops import render_loop_table
@@ -52,9 +52,7 @@ __all__ = [
     "SOURCE_KINDS",
     "CONTROL_CONSTANTS",
     "TABLE_MARKER",
-    "default_sources_path",
-    "default_template_path",
-    "default_readme_path",
+    "beside_model",
     "model_groups",
     "read_sources",
     "constant_names",
@@ -84,6 +82,8 @@ TABLE_MARKER = "<!-- parameter-table -->"
 #: Where the calibrated values and their intervals go (optional in the template).
 CALIBRATION_MARKER = "<!-- calibration-table -->"
 
+#: A file argument: ``None`` means the default file named in each docstring.
+_PathArg = str | os.PathLike[str] | None
 _SOURCE_COLUMNS = ("name", "source_kind", "reference")
 _PLACEHOLDER = re.compile(r"\{\{\s*(value|units|stocks|loops|verdicts)\s*:\s*([^}]+?)\s*\}\}")
 _GROUP_HEADER = re.compile(r"^\*{3,}\s*\n\s*\.(\S+)\s*\n\s*\*{3,}")
@@ -95,41 +95,25 @@ _GENERATED_NOTE = (
 
 
 # --------------------------------------------------------------------------- paths
-def _model_path(model_path: str | os.PathLike[str] | None) -> Path:
-    return Path(model_path) if model_path is not None else default_model_path()
+def beside_model(name: str, model_path: _PathArg = None) -> Path:
+    """Return the file called ``name`` in the model file's folder.
 
-
-def default_sources_path(model_path: str | os.PathLike[str] | None = None) -> Path:
-    """Return ``parameter_sources.csv`` beside the model file.
-
-    Parameters
-    ----------
-    model_path : path-like, optional
-        Model file; the bundled model by default.
-    """
-    return _model_path(model_path).parent / "parameter_sources.csv"
-
-
-def default_template_path(model_path: str | os.PathLike[str] | None = None) -> Path:
-    """Return ``README.template.md`` beside the model file.
+    The generator's inputs (``parameter_sources.csv``, ``README.template.md``) and
+    its output (``README.md``) sit beside the model.
 
     Parameters
     ----------
-    model_path : path-like, optional
-        Model file; the bundled model by default.
+    name : str
+        File name, e.g. ``"README.md"``.
+    model_path : path-like, default: the bundled model
+        The model file whose folder is meant.
     """
-    return _model_path(model_path).parent / "README.template.md"
+    return model_file(model_path).parent / name
 
 
-def default_readme_path(model_path: str | os.PathLike[str] | None = None) -> Path:
-    """Return ``README.md`` beside the model file.
-
-    Parameters
-    ----------
-    model_path : path-like, optional
-        Model file; the bundled model by default.
-    """
-    return _model_path(model_path).parent / "README.md"
+def _given_or_beside(given: _PathArg, name: str, model_path: _PathArg) -> Path:
+    """``given`` as a path, or else :func:`beside_model` ``(name, model_path)``."""
+    return Path(given) if given is not None else beside_model(name, model_path)
 
 
 def _read_text(path: Path, what: str) -> str:
@@ -145,7 +129,7 @@ def _norm_name(name: str) -> str:
     return " ".join(name.replace("_", " ").split()).lower()
 
 
-def model_groups(model_path: str | os.PathLike[str] | None = None) -> dict[str, str]:
+def model_groups(model_path: _PathArg = None) -> dict[str, str]:
     """Return the group (``.Levers``, ``.Attraction`` …) of every model variable.
 
     PySD's documentation table does not keep Vensim groups, so the model text is
@@ -153,8 +137,8 @@ def model_groups(model_path: str | os.PathLike[str] | None = None) -> dict[str, 
 
     Parameters
     ----------
-    model_path : path-like, optional
-        Model file; the bundled model by default.
+    model_path : path-like, default: the bundled model
+        The model whose text is read for its group headers.
 
     Returns
     -------
@@ -162,7 +146,7 @@ def model_groups(model_path: str | os.PathLike[str] | None = None) -> dict[str, 
         Python name -> group name without the leading dot, in the order of the
         model file. Variables before the first group map to ``""``.
     """
-    path = _model_path(model_path)
+    path = model_file(model_path)
     text = _read_text(path, "model file")
     text = text.split("\\\\\\---///", 1)[0]  # drop the sketch
     text = text.replace("{UTF-8}", "", 1)
@@ -188,7 +172,7 @@ def model_groups(model_path: str | os.PathLike[str] | None = None) -> dict[str, 
 
 
 # --------------------------------------------------------------------------- sources
-def read_sources(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+def read_sources(path: _PathArg = None) -> pd.DataFrame:
     """Read ``parameter_sources.csv``.
 
     Parameters
@@ -206,7 +190,7 @@ def read_sources(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     ModelError
         If the file cannot be read or lacks a column.
     """
-    p = Path(path) if path is not None else default_sources_path()
+    p = _given_or_beside(path, "parameter_sources.csv", None)
     try:
         with p.open(encoding="utf-8", newline="") as f:
             rows = list(csv.DictReader(f))
@@ -232,13 +216,13 @@ def constant_names(cat: pd.DataFrame) -> list[str]:
 
 
 # --------------------------------------------------------------------------- values
-def constant_values(model_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def constant_values(model_path: _PathArg = None) -> dict[str, Any]:
     """Return the value of every constant of the model, as the translated model holds it.
 
     Parameters
     ----------
-    model_path : path-like, optional
-        Model file; the bundled model by default.
+    model_path : path-like, default: the bundled model
+        The model whose constants are evaluated.
 
     Returns
     -------
@@ -357,16 +341,13 @@ def _format_units(units: object) -> str:
 
 
 # --------------------------------------------------------------------------- table
-def parameter_table(
-    model_path: str | os.PathLike[str] | None = None,
-    sources_path: str | os.PathLike[str] | None = None,
-) -> pd.DataFrame:
+def parameter_table(model_path: _PathArg = None, sources_path: _PathArg = None) -> pd.DataFrame:
     """Return every constant of the model with its value, unit, range and source.
 
     Parameters
     ----------
-    model_path : path-like, optional
-        Model file; the bundled model by default.
+    model_path : path-like, default: the bundled model
+        The model whose constants are listed.
     sources_path : path-like, optional
         ``parameter_sources.csv``; the one beside the model file by default.
 
@@ -381,12 +362,12 @@ def parameter_table(
         ``reference`` (empty where ``parameter_sources.csv`` has no row),
         ``comment``.
     """
-    path = _model_path(model_path)
+    path = model_file(model_path)
     cat = catalogue(path)
     groups = model_groups(path)
     values = constant_values(path)
     sources = read_sources(
-        sources_path if sources_path is not None else default_sources_path(path)
+        _given_or_beside(sources_path, "parameter_sources.csv", path)
     ).drop_duplicates("name", keep="first").set_index("name")
     names = constant_names(cat)
     order = {name: i for i, name in enumerate(groups)}
@@ -492,13 +473,12 @@ def _render_stocks(cat: pd.DataFrame, groups: Mapping[str, str], group: str) -> 
     return "\n".join(lines)
 
 
-def default_fitted_path(model_path: str | os.PathLike[str] | None = None) -> Path:
+def default_fitted_path(model_path: _PathArg = None) -> Path:
     """Return ``data/calibration/fitted.csv`` of the checkout holding the model."""
-    return _model_path(model_path).resolve().parents[1] / "data" / "calibration" / "fitted.csv"
+    return model_file(model_path).resolve().parents[1] / "data" / "calibration" / "fitted.csv"
 
 
-def render_calibration(model_path: str | os.PathLike[str] | None = None,
-                       fitted_path: str | os.PathLike[str] | None = None) -> str:
+def render_calibration(model_path: _PathArg = None, fitted_path: _PathArg = None) -> str:
     """Render the calibrated values with their 95 % intervals as a Markdown table.
 
     Parameters
@@ -534,13 +514,13 @@ def render_calibration(model_path: str | os.PathLike[str] | None = None,
     return "\n".join(lines) + "\n"
 
 
-def loop_rendering(model_path: str | os.PathLike[str] | None = None) -> str:
+def loop_rendering(model_path: _PathArg = None) -> str:
     """Render the loop table of Simlin's loop analysis for ``{{loops:table}}``.
 
     Parameters
     ----------
-    model_path : path-like, optional
-        Model file; the bundled model by default.
+    model_path : path-like, default: the bundled model
+        The model whose loops are analysed.
     """
     return render_loop_table(analyze_loops(model_path))
 
@@ -596,17 +576,14 @@ def _unlisted_stocks(cat: pd.DataFrame, groups: Mapping[str, str], listed: set[s
     ) + "\n"
 
 
-def render_model_readme(
-    model_path: str | os.PathLike[str] | None = None,
-    template_path: str | os.PathLike[str] | None = None,
-    sources_path: str | os.PathLike[str] | None = None,
-) -> str:
+def render_model_readme(model_path: _PathArg = None, template_path: _PathArg = None,
+                        sources_path: _PathArg = None) -> str:
     """Render ``model/README.md`` from the template, the model and the sources.
 
     Parameters
     ----------
-    model_path : path-like, optional
-        Model file; the bundled model by default.
+    model_path : path-like, default: the bundled model
+        The model documented.
     template_path : path-like, optional
         The hand-written prose; ``README.template.md`` beside the model by default.
     sources_path : path-like, optional
@@ -624,8 +601,8 @@ def render_model_readme(
         names an unknown variable or group. Stocks of a group that the template does
         not list are appended in a section of their own, so a new block is visible.
     """
-    path = _model_path(model_path)
-    tpl_path = Path(template_path) if template_path is not None else default_template_path(path)
+    path = model_file(model_path)
+    tpl_path = _given_or_beside(template_path, "README.template.md", path)
     template = _read_text(tpl_path, "README template")
     if template.count(TABLE_MARKER) != 1:
         raise ModelError(f"{tpl_path}: the marker {TABLE_MARKER} must occur exactly once")
@@ -659,12 +636,8 @@ def render_model_readme(
     return f"{_GENERATED_NOTE}\n\n{body}"
 
 
-def write_model_readme(
-    output: str | os.PathLike[str] | None = None,
-    model_path: str | os.PathLike[str] | None = None,
-    template_path: str | os.PathLike[str] | None = None,
-    sources_path: str | os.PathLike[str] | None = None,
-) -> bool:
+def write_model_readme(output: _PathArg = None, model_path: _PathArg = None,
+                       template_path: _PathArg = None, sources_path: _PathArg = None) -> bool:
     """Render the README and write it atomically if it changed.
 
     Parameters
@@ -679,8 +652,8 @@ def write_model_readme(
     bool
         Whether the file was (re)written.
     """
-    path = _model_path(model_path)
-    out = Path(output) if output is not None else default_readme_path(path)
+    path = model_file(model_path)
+    out = _given_or_beside(output, "README.md", path)
     text = render_model_readme(path, template_path, sources_path)
     try:
         if out.read_text(encoding="utf-8") == text:
@@ -695,7 +668,7 @@ def write_model_readme(
 def _source_problems(model_path: Path, sources_path: Path | None) -> list[str]:
     cat = catalogue(model_path)
     constants = set(constant_names(cat))
-    sources = read_sources(sources_path if sources_path else default_sources_path(model_path))
+    sources = read_sources(_given_or_beside(sources_path, "parameter_sources.csv", model_path))
     problems = [f"constant '{n}' has no row in parameter_sources.csv"
                 for n in sorted(constants - set(sources["name"]))]
     problems += [f"parameter_sources.csv row '{n}' names no constant of the model"
@@ -731,8 +704,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sources", type=Path, default=None, help="parameter_sources.csv")
     parser.add_argument("--output", type=Path, default=None, help="README to write or check")
     args = parser.parse_args(argv)
-    model = _model_path(args.model)
-    output = args.output if args.output is not None else default_readme_path(model)
+    model = model_file(args.model)
+    output = _given_or_beside(args.output, "README.md", model)
     try:
         for problem in _source_problems(model, args.sources):
             print(f"warning: {problem}", file=sys.stderr)

@@ -70,6 +70,8 @@ __all__ = [
 class Series:
     """A model output to plot, with its label.
 
+    The figures' panels are lists of these (:data:`TARGET_SERIES` and the like).
+
     Parameters
     ----------
     variable : str

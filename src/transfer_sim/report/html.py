@@ -46,7 +46,7 @@ from transfer_sim.engines import DEFAULT_ENGINE
 from transfer_sim.errors import InputError
 from transfer_sim.inputs import levers as _levers
 from transfer_sim.inputs.scenarios import DEFAULT_REFERENCE
-from transfer_sim.io.atomic import atomic_path
+from transfer_sim.io.atomic import atomic_write_text
 from transfer_sim.io.formatting import format_number
 from transfer_sim.io.versions import package_version
 from transfer_sim.model.core import YEARS
@@ -451,6 +451,26 @@ def build_report(ds: xr.Dataset, scenarios: Sequence[Any], *, reference: str | N
         f'<p class="note">The document\'s five targets (T1-T5) and the fiscal indicators in '
         f"{TARGET_YEAR}; a target is met when the value is at least the target.</p>"
         + kpi_table_html(table, colors)), "indicators"))
+    sections += _figure_sections(ds, names, reference, colors)
+    if attribution is not None:
+        sections.append(Section("Which lever bought the result", attribution_html(
+            attribution, color=colors.get(attribution.package, "#1f77b4")), "attribution"))
+    sections.extend(extra_sections)
+    sections.append(Section("Levers side by side", levers_html(
+        scenarios, reference=reference, colors=colors), "levers"))
+    sections.append(Section("Provenance", provenance_html(
+        ds, scenarios, command=command, attribution=attribution), "provenance"))
+    ids = [s.id for s in sections]
+    if len(set(ids)) != len(ids):
+        raise InputError("section titles must be distinct", key="extra_sections")
+    legend = " ".join(f"{_swatch(colors[n])}{html.escape(n)}" for n in names)
+    return _page(title, ds, legend, sections, notes)
+
+
+def _figure_sections(ds: xr.Dataset, names: Sequence[str], reference: str | None,
+                     colors: Mapping[str, str]) -> list[Section]:
+    """Return the figure sections: targets, difference, sectors, levers, fiscal ledger."""
+    sections: list[Section] = []
     sections.append(Section("Target indicators over time", figure_html(
         plotting.plot_targets(ds, colors=colors), alt="target indicators over time",
         caption="T1-T5 per scenario; dashed: the document's 2015 target; shaded: the "
@@ -473,23 +493,17 @@ def build_report(ds: xr.Dataset, scenarios: Sequence[Any], *, reference: str | N
         plotting.plot_fiscal(ds, colors=colors), alt="fiscal ledger",
         caption="Totals to date; cost per job = (fund spent + tax foregone + power "
                 "discount) / new jobs (亿元/万人 = 万元 a job)."), "fiscal"))
-    if attribution is not None:
-        sections.append(Section("Which lever bought the result", attribution_html(
-            attribution, color=colors.get(attribution.package, "#1f77b4")), "attribution"))
-    sections.extend(extra_sections)
-    sections.append(Section("Levers side by side", levers_html(
-        scenarios, reference=reference, colors=colors), "levers"))
-    sections.append(Section("Provenance", provenance_html(
-        ds, scenarios, command=command, attribution=attribution), "provenance"))
-    ids = [s.id for s in sections]
-    if len(set(ids)) != len(ids):
-        raise InputError("section titles must be distinct", key="extra_sections")
+    return sections
+
+
+def _page(title: str, ds: xr.Dataset, legend: str, sections: Sequence[Section],
+          notes: Sequence[str]) -> str:
+    """Return the HTML document: title, scenario legend, notes, contents, sections."""
     nav = "".join(f'<li><a href="#{html.escape(s.id)}">{html.escape(s.title)}</a></li>'
                   for s in sections)
     body = "".join(f'<section id="{html.escape(s.id)}"><h2>{html.escape(s.title)}</h2>'
                    f"{s.html}</section>" for s in sections)
     note_html = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
-    legend = " ".join(f"{_swatch(colors[n])}{html.escape(n)}" for n in names)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -511,9 +525,7 @@ def write_report(html_text: str, path: str | Path) -> Path:
     path : path-like
         Target file.
     """
-    with atomic_path(path) as tmp:
-        tmp.write_text(html_text, encoding="utf-8")
-    return Path(path)
+    return atomic_write_text(path, html_text)
 
 
 def make_report(scenarios: Sequence[Any], path: str | Path, *,

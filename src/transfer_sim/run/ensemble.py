@@ -77,10 +77,13 @@ __all__ = [
 class Block:
     """A block of runs of one scenario: the unit of work sent to a worker.
 
+    :func:`run_block` runs every row of ``values`` over ``spec`` with the worker
+    thread's own engine, built from ``engine`` and ``model_path`` on first use.
+
     Parameters
     ----------
     engine : str
-        Engine name.
+        A key of :data:`transfer_sim.engines.ENGINE_REGISTRY`.
     model_path : str or None
         Model file (must be readable where the worker runs); bundled by default.
     spec : RunSpec

@@ -91,7 +91,7 @@ class ScenarioPlan:
     Attributes
     ----------
     name : str
-        Scenario name.
+        The scenario's name, its label on the output's ``scenario`` axis.
     spec : RunSpec
         The scenario's run (:func:`transfer_sim.run.plan.plan`).
     provenance : mapping

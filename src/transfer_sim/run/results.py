@@ -51,9 +51,9 @@ def to_dataset(raw: RawResult, *, model_path: str | os.PathLike[str] | None = No
         One variable per model output, each with ``units``, ``long_name`` and
         ``description`` (the model's comment); provenance in ``attrs``.
     """
-    from transfer_sim.model.core import default_model_path, model_hash
+    from transfer_sim.model.core import model_file, model_hash
 
-    path = Path(model_path) if model_path is not None else default_model_path()
+    path = model_file(model_path)
     digest = model_hash(path)
     meta = _variable_attrs(path)
     coords = {"time": ("time", raw.time, {"units": "Year", "long_name": "time"}),

@@ -30,6 +30,10 @@ INTERVAL_LEVEL = 0.95
 class CalibrationResult:
     """What a calibration found.
 
+    :func:`~transfer_sim.analysis.calibration.calibrate` returns it; :meth:`to_toml`
+    writes the fitted values as a scenario layer and :meth:`write_table` the
+    parameter table as CSV.
+
     Attributes
     ----------
     parameters : pandas.DataFrame
