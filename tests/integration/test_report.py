@@ -6,7 +6,6 @@ import base64
 import hashlib
 import io
 import os
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from importlib.metadata import version
@@ -21,6 +20,7 @@ from transfer_sim.inputs.levers import LEVERS
 from transfer_sim.inputs.scenarios import load_scenario
 from transfer_sim.model.core import model_hash
 from transfer_sim.report import html as report
+from transfer_sim.report.chromium import CHROMIUM_FLAGS, find_chromium
 from transfer_sim.report.html import Section, build_report
 from transfer_sim.run.runner import compare
 
@@ -190,25 +190,15 @@ def test_user_errors_write_nothing(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
 @pytest.mark.slow
 def test_renders_in_a_real_browser(made, tmp_path):
-    browser = _chromium()
+    browser = find_chromium()
     if browser is None:
         if os.environ.get("CI") == "true":
             pytest.fail("chromium is not installed; .ci/run installs it (apt chromium)")
         pytest.skip("chromium is not installed (apt-get install chromium; .ci/run does it)")
     shot = tmp_path / "shot.png"
-    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+    cmd = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
            f"--screenshot={shot}", "--window-size=1280,2000", made["path"].as_uri()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
