@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from transfer_sim.engines.base import FactsEngine, RawResult, RunSpec, flat_overrides
-from transfer_sim.engines.simlin_wasm import WasmSimulation, wasm_problem
+from transfer_sim.engines.simlin_wasm import WasmSimulation, compile_module, wasm_problem
 from transfer_sim.errors import ModelError
 from transfer_sim.model.core import cache_dir, write_cache_file
 
@@ -112,6 +112,21 @@ class SimlinEngine(FactsEngine):
             cache_dir() / f"{self._facts.sha256[:20]}-simlin" / f"transfer-{key}.mdl", text)
         self._models[specs] = self._load(path)
         return self._models[specs]
+
+    def wasm_module(self, specs: tuple[float, float, float]) -> tuple[bytes, bytes]:
+        """Return Simlin's WebAssembly module of the model for these run settings.
+
+        Parameters
+        ----------
+        specs : tuple of float
+            ``(final time, time step, save interval)``, as :meth:`RunSpec.times` gives them.
+
+        Returns
+        -------
+        tuple of bytes
+            The module and its layout blob (see :mod:`transfer_sim.engines.simlin_wasm`).
+        """
+        return compile_module(self._model_for(specs))
 
     @property
     def model(self):  # noqa: ANN201 - simlin type

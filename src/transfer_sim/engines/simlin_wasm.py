@@ -27,7 +27,8 @@ import numpy as np
 
 from transfer_sim.errors import ModelError
 
-__all__ = ["WasmSimulation", "wasm_available", "wasm_problem", "EXPECTED_SIGNATURE"]
+__all__ = ["compile_module", "WasmSimulation", "wasm_available", "wasm_problem",
+           "EXPECTED_SIGNATURE"]
 
 #: The C signature of ``simlin_model_compile_to_wasm`` this module calls (pysimlin
 #: 0.8.5, pinned in ``pyproject.toml``); checked before use, since it is private API.
@@ -82,7 +83,7 @@ def wasm_available() -> bool:
     return wasm_problem() is None
 
 
-def _compile(model: Any) -> tuple[bytes, bytes]:
+def compile_module(model: Any) -> tuple[bytes, bytes]:
     """Compile a loaded ``simlin.Model`` to (wasm bytes, layout bytes)."""
     from simlin import _clib
     from simlin._ffi import check_out_error
@@ -135,7 +136,7 @@ class WasmSimulation:
     def __init__(self, model: Any):
         import wasmtime
 
-        wasm, layout = _compile(model)
+        wasm, layout = compile_module(model)
         self.n_slots, self._results_offset, self.slots = _parse_layout(layout)
         config = wasmtime.Config()
         # Compile on this thread: wasmtime's parallel compilation runs a thread pool

@@ -363,7 +363,7 @@ def preset_entry(scenario: Scenario, module: str,
 
 def _modules(scenarios: Sequence[Scenario], engine: Any) -> tuple[dict[str, dict], list[str]]:
     """Compile one WebAssembly module per distinct run setting; return them and each key."""
-    from transfer_sim.engines.simlin_wasm import _compile, wasm_problem
+    from transfer_sim.engines.simlin_wasm import wasm_problem
 
     problem = wasm_problem()
     if problem is not None:
@@ -377,7 +377,7 @@ def _modules(scenarios: Sequence[Scenario], engine: Any) -> tuple[dict[str, dict
         key = "-".join(format_number(v) for v in specs)
         if key not in modules:
             try:
-                wasm, layout = _compile(engine._model_for(specs))
+                wasm, layout = engine.wasm_module(specs)
             except Exception as exc:  # libsimlin without the compiler, or a model it refuses
                 raise ModelError(f"Simlin could not compile the model to WebAssembly: {exc}; "
                                  "the explorer needs pysimlin's WebAssembly compiler") from exc
