@@ -233,6 +233,9 @@ def test_fit_until_2011_predicts_2012_2013_and_2016_revenue_within_15_percent(tm
                  "investment_sensitivity", "reinvestment_rate[chemicals]", "--fit-until",
                  "2011", "--maxiter", "10", "--popsize", "6", "--seed", "1", "-q",
                  "-o", str(out)]) == 0
+    record = load_scenario(out).calibration
+    assert (record.observed, record.fit_until, record.vintage) == (
+        "observed.csv", 2011, "observed")
     ds = run_scenario(load_scenario(out), final_year=2016,
                       variables=["industrial_revenue", "cumulative_industrial_revenue"])
     observed = cal.load_observed().set_index(["variable", "year"])["value"]

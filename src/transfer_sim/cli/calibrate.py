@@ -12,6 +12,7 @@ from pathlib import Path
 from transfer_sim.analysis.calibration import calibrate, default_observed_path
 from transfer_sim.cli import _common as common
 from transfer_sim.errors import InputError
+from transfer_sim.inputs.calibration_record import validate_vintage
 from transfer_sim.inputs.parameters import parameter_names
 from transfer_sim.inputs.scenarios import Scenario, load_scenario
 from transfer_sim.io.atomic import atomic_path, check_writable
@@ -51,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="integration step in years, a power of two up to 0.25, also "
                         "written to the layer's [run] table (default: the scenario's, else "
                         "the model's own)")
+    p.add_argument("--vintage", default=None, metavar="NAME",
+                   help="name of the data vintage, recorded in the layer's [calibration] "
+                        "table (default: the observed file's stem)")
     p.add_argument("--name", default="calibrated", help="scenario name written (default "
                    "'calibrated')")
     common.add_progress(p)
@@ -99,6 +103,8 @@ def _command(args: argparse.Namespace) -> str:
         parts += ["--time-step", repr(args.time_step)]
     if args.engine != "simlin":
         parts += ["--engine", args.engine]
+    if args.vintage is not None:
+        parts += ["--vintage", args.vintage]
     if args.name != "calibrated":
         parts += ["--name", args.name]
     parts += ["-o", _shown(args.output)]
@@ -115,6 +121,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     extend.
     """
     _check_time_step(args.time_step)
+    if args.vintage is not None:
+        validate_vintage(args.vintage, key="--vintage")
     check_writable(args.output)
     if args.fitted_csv is not None:
         check_writable(args.fitted_csv)
@@ -125,7 +133,8 @@ def _calibrate(args: argparse.Namespace) -> int:
                        progress=common.progress_for(args, "calibrate", unit="steps"))
     print(result.summary())
     text = result.to_toml(name=args.name, extends=_extends(scenario, args.output),
-                          command=_command(args))
+                          command=_command(args), vintage=args.vintage,
+                          layer_dir=args.output.parent)
     with atomic_path(args.output) as tmp:
         tmp.write_text(text, encoding="utf-8")
         load_scenario(tmp)  # the layer must load as a scenario before it replaces anything

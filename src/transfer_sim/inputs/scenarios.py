@@ -40,6 +40,7 @@ from transfer_sim.errors import InputError
 from transfer_sim.inputs import _toml
 from transfer_sim.inputs import levers as _levers
 from transfer_sim.inputs import parameters as _parameters
+from transfer_sim.inputs.calibration_record import CalibrationRecord, parse_calibration
 from transfer_sim.inputs.run_settings import (
     DEFAULT_FINAL_YEAR,
     validate_final_year,
@@ -53,7 +54,7 @@ __all__ = ["DEFAULT_REFERENCE", "Scenario", "load_scenario", "find_scenario", "l
 #: The counterfactual other scenarios are compared with when none is named.
 DEFAULT_REFERENCE = "no-policy"
 
-_TOP_KEYS = {"name", "description", "extends", "levers", "parameters", "run"}
+_TOP_KEYS = {"name", "description", "extends", "levers", "parameters", "run", "calibration"}
 _RUN_KEYS = {"final_year", "time_step"}
 
 
@@ -88,6 +89,10 @@ class Scenario:
         Calibrated model constants the scenario (or a parent) sets in its
         ``[parameters]`` table, by registry name (see :mod:`transfer_sim.inputs.parameters`);
         constants not in it keep the model's values.
+    calibration : CalibrationRecord or None
+        What the nearest calibrated layer in the chain was fitted on (its
+        ``[calibration]`` table, :mod:`transfer_sim.inputs.calibration_record`); None
+        for a scenario that extends no calibrated layer.
     """
 
     name: str
@@ -101,6 +106,7 @@ class Scenario:
     extends: str | None = None
     chain: tuple[Path, ...] = ()
     parameters: Mapping[str, float] = field(default_factory=dict)
+    calibration: CalibrationRecord | None = None
 
     def provenance(self) -> dict[str, Any]:
         """Return the attributes a results Dataset carries for this scenario."""
@@ -209,7 +215,7 @@ def _check_top(doc: Mapping[str, Any], file: str) -> None:
     if "extends" in doc and not doc["extends"].strip():
         raise InputError("empty; allowed: a scenario name or a path to a .toml file "
                          "(or leave extends out)", file=file, key="extends")
-    for key in ("levers", "parameters", "run"):
+    for key in ("levers", "parameters", "run", "calibration"):
         if key in doc and not isinstance(doc[key], dict):
             raise InputError(f"expected a table [{key}], got {type(doc[key]).__name__}",
                              file=file, key=key)
@@ -335,6 +341,8 @@ def _build(doc: dict[str, Any], data: bytes, path: Path, seen: tuple[Path, ...])
     _levers.resolve(norm, file=file, final_year=final_year)  # cross-lever checks
     params = dict(parent.parameters) if parent else {}
     params.update(_parameters.validate_parameters(doc.get("parameters", {}), file=file))
+    record = (parse_calibration(doc["calibration"], file=file, base=path.parent)
+              if "calibration" in doc else parent.calibration if parent else None)
     return Scenario(
         name=doc.get("name", path.stem),
         description=doc.get("description", ""),
@@ -347,6 +355,7 @@ def _build(doc: dict[str, Any], data: bytes, path: Path, seen: tuple[Path, ...])
         extends=extends,
         chain=(path, *(parent.chain if parent else ())),
         parameters=MappingProxyType(params),
+        calibration=record,
     )
 
 
@@ -426,7 +435,9 @@ def dump_scenario(scenario: Scenario) -> str:
     run: dict[str, Any] = {"final_year": scenario.final_year}
     if scenario.time_step is not None:
         run["time_step"] = scenario.time_step
-    return _toml.dumps({"name": scenario.name, "description": scenario.description},
-                       {"levers": dict(scenario.levers),
-                        "parameters": _parameters.nested(scenario.parameters or {}),
-                        "run": run})
+    tables: dict[str, Mapping[str, Any]] = {
+        "levers": dict(scenario.levers),
+        "parameters": _parameters.nested(scenario.parameters or {}), "run": run}
+    if scenario.calibration is not None:
+        tables["calibration"] = scenario.calibration.toml_table()
+    return _toml.dumps({"name": scenario.name, "description": scenario.description}, tables)

@@ -17,8 +17,11 @@ import numpy as np
 import pandas as pd
 
 from transfer_sim.inputs import parameters as _parameters
+from transfer_sim.inputs._toml import toml_value
+from transfer_sim.inputs.calibration_record import CalibrationRecord
 from transfer_sim.io.atomic import atomic_path, atomic_write_text
 from transfer_sim.io.formatting import format_number
+from transfer_sim.model.core import bundled_path
 
 __all__ = ["CalibrationResult", "goodness_of_fit", "INTERVAL_LEVEL"]
 
@@ -102,8 +105,40 @@ class CalibrationResult:
             lines += ["", "notes:"] + [f"- {n}" for n in self.notes]
         return "\n".join(lines)
 
+    def record(self, *, vintage: str | None = None,
+               layer_dir: str | os.PathLike[str] | None = None) -> CalibrationRecord | None:
+        """Return what the parameters were fitted on, as a layer's ``[calibration]`` table.
+
+        None when the observations were not read from a file (a frame built in code).
+
+        Parameters
+        ----------
+        vintage : str, optional
+            Name of the data vintage; the observed file's stem by default.
+        layer_dir : path-like, optional
+            Folder the layer is written to: an observed file of the bundled
+            ``data/historical/`` is named by its file name, any other by its path
+            relative to this folder (absolute without it).
+        """
+        s = self.settings
+        if not s.get("observed_sha256") or not Path(s["observed_file"]).is_file():
+            return None
+        observed = Path(s["observed_file"]).resolve()
+        if observed.parent == bundled_path("data", "historical").resolve():
+            ref = observed.name
+        elif layer_dir is not None:
+            ref = os.path.relpath(observed, Path(layer_dir).resolve())
+        else:
+            ref = str(observed)
+        fit = self.observations[self.observations["sample"] == "fit"]
+        fit_until = s.get("fit_until") or int(fit["year"].max())
+        return CalibrationRecord(observed=ref, observed_sha256=s["observed_sha256"],
+                                 fit_until=int(fit_until), vintage=vintage or observed.stem)
+
     def to_toml(self, *, name: str = "calibrated", description: str | None = None,
-                extends: str | None = None, command: str | None = None) -> str:
+                extends: str | None = None, command: str | None = None,
+                vintage: str | None = None,
+                layer_dir: str | os.PathLike[str] | None = None) -> str:
         """Return the fitted values as a scenario layer with a ``[parameters]`` table.
 
         A time step given to :func:`calibrate` is written as ``[run] time_step``, so
@@ -119,6 +154,8 @@ class CalibrationResult:
             Scenario the layer extends (the one the calibration ran on).
         command : str, optional
             Command line that reproduces the calibration, recorded in a comment.
+        vintage, layer_dir : optional
+            For the ``[calibration]`` table; see :meth:`record`.
         """
         s = self.settings
         if description is None:
@@ -153,6 +190,10 @@ class CalibrationResult:
             lines.append(f"extends = {_quote(extends)}")
         if s.get("time_step_given"):
             lines += ["", "[run]", f"time_step = {float(s['time_step'])!r}"]
+        record = self.record(vintage=vintage, layer_dir=layer_dir)
+        if record is not None:
+            lines += ["", "[calibration]"] + [f"{k} = {toml_value(v)}"
+                                              for k, v in record.toml_table().items()]
         lines += ["", "[parameters]"]
         rounded = {k: float(f"{v:.6g}") for k, v in self.values.items()}
         for key, value in _parameters.nested(rounded).items():
@@ -165,6 +206,7 @@ class CalibrationResult:
 
     def write_toml(self, path: str | os.PathLike[str], **kwargs: Any) -> Path:
         """Write :meth:`to_toml` to ``path`` atomically; keyword arguments go to it."""
+        kwargs.setdefault("layer_dir", Path(path).parent)
         return atomic_write_text(path, self.to_toml(**kwargs))
 
     def table(self) -> pd.DataFrame:
