@@ -9,7 +9,6 @@ depend on the step, since data and fit use the same one.
 from __future__ import annotations
 
 import csv
-import math
 import re
 import tomllib
 from pathlib import Path
@@ -106,10 +105,13 @@ def test_parameters_the_data_do_not_see_are_reported_not_identifiable():
                            time_step=DT, maxiter=2, popsize=3, seed=1)
     table = result.parameters
     for name in ("reinvestment_rate[chemicals]", "reinvestment_rate[agrifood]"):
-        assert table.loc[name, "fitted"]
+        # Not presented as fitted: kept at the starting value, with why and the best fit.
+        assert not table.loc[name, "fitted"]
         assert not table.loc[name, "identifiable"]
         assert table.loc[name, "note"].startswith("not identifiable")
-        assert math.isinf(table.loc[name, "std_error"])
+        assert "best fit" in table.loc[name, "note"]
+        assert table.loc[name, "value"] == table.loc[name, "start"]
+        assert name not in result.values
     assert not table.loc["productivity_growth", "fitted"]
     assert table.loc["productivity_growth", "value"] == P.model_values()["productivity_growth"]
     assert any("rank-deficient" in n for n in result.notes)
@@ -243,3 +245,25 @@ def test_fit_until_2011_predicts_2012_2013_and_2016_revenue_within_15_percent(tm
         model = float(period_value(ds, "industrial_revenue", parse_period(year, "year")))
         seen = float(observed.loc[("industrial_revenue", year)])
         assert abs(model - seen) / seen < 0.15, (year, model, seen)
+
+
+def test_profile_likelihood_and_correlations_of_a_recovered_fit(observed, tmp_path):
+    result = cal.calibrate(observed, list(TRUE), time_step=DT, maxiter=4, popsize=5, seed=3,
+                           profile_points=5)
+    table = result.parameters
+    for name, truth in TRUE.items():
+        row = table.loc[name]
+        assert row["fitted"] and row["identifiable"], row["note"]
+        assert row["profile_lower_95"] < truth < row["profile_upper_95"]
+        assert row["bound_min"] < row["profile_lower_95"] or \
+            row["profile_upper_95"] < row["bound_max"]
+    prof = result.profile
+    assert set(prof["parameter"]) == set(TRUE) and (prof["delta"] >= -1e-6).all()
+    c = result.correlations
+    assert list(c.columns) == list(TRUE)
+    assert np.allclose(np.diag(c), 1.0) and np.allclose(c, c.T)
+    for path, write in ((tmp_path / "c.csv", result.write_correlations),
+                        (tmp_path / "p.csv", result.write_profile)):
+        write(path)
+        assert pd.read_csv(path).shape[0] >= 2
+    assert list(pd.read_csv(tmp_path / "c.csv", index_col=0).index) == list(TRUE)

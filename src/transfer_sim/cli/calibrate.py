@@ -32,6 +32,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="scenario layer to write (e.g. scenarios/calibrated.toml)")
     p.add_argument("--fitted-csv", type=Path, default=None, metavar="CSV",
                    help="also write every calibrated parameter with its interval as CSV")
+    p.add_argument("--correlations-csv", type=Path, default=None, metavar="CSV",
+                   help="also write the fitted parameters' correlation matrix as CSV")
+    p.add_argument("--profile", type=int, default=0, metavar="N",
+                   help="profile likelihood with N points across each fitted parameter's "
+                        "range (re-fitting the others at each): a parameter whose profile "
+                        "does not rise above the 95 %% threshold on both sides is not "
+                        "identified and kept at its starting value (default 0: the "
+                        "Jacobian alone decides)")
+    p.add_argument("--profile-csv", type=Path, default=None, metavar="CSV",
+                   help="also write the profile likelihood as CSV (needs --profile)")
     p.add_argument("--parameters", nargs="+", default=None, metavar="NAME",
                    help="parameters to fit (default: all: "
                         f"{', '.join(sorted({n.split('[')[0] for n in parameter_names()}))}; "
@@ -101,6 +111,8 @@ def _command(args: argparse.Namespace) -> str:
               "--seed", str(args.seed)]
     if args.time_step is not None:
         parts += ["--time-step", repr(args.time_step)]
+    if args.profile:
+        parts += ["--profile", str(args.profile)]
     if args.engine != "simlin":
         parts += ["--engine", args.engine]
     if args.vintage is not None:
@@ -108,8 +120,11 @@ def _command(args: argparse.Namespace) -> str:
     if args.name != "calibrated":
         parts += ["--name", args.name]
     parts += ["-o", _shown(args.output)]
-    if args.fitted_csv is not None:
-        parts += ["--fitted-csv", _shown(args.fitted_csv)]
+    for flag, path in (("--fitted-csv", args.fitted_csv),
+                       ("--correlations-csv", args.correlations_csv),
+                       ("--profile-csv", args.profile_csv)):
+        if path is not None:
+            parts += [flag, _shown(path)]
     return shlex.join(parts)
 
 
@@ -123,13 +138,20 @@ def _calibrate(args: argparse.Namespace) -> int:
     _check_time_step(args.time_step)
     if args.vintage is not None:
         validate_vintage(args.vintage, key="--vintage")
-    check_writable(args.output)
-    if args.fitted_csv is not None:
-        check_writable(args.fitted_csv)
+    if args.profile < 0 or args.profile == 1:
+        raise InputError(f"{args.profile} is not allowed; allowed: 0 (no profile) or at "
+                         "least 2 points", key="--profile")
+    if args.profile_csv is not None and not args.profile:
+        raise InputError("needs --profile N (the number of points)", key="--profile-csv")
+    outputs = [args.output, args.fitted_csv, args.correlations_csv, args.profile_csv]
+    for path in outputs:
+        if path is not None:
+            check_writable(path)
     scenario = load_scenario(args.scenario) if args.scenario else None
     result = calibrate(args.observed, args.parameters, scenario=scenario,
                        fit_until=args.fit_until, engine=args.engine, time_step=args.time_step,
                        maxiter=args.maxiter, popsize=args.popsize, seed=args.seed,
+                       profile_points=args.profile,
                        progress=common.progress_for(args, "calibrate", unit="steps"))
     print(result.summary())
     text = result.to_toml(name=args.name, extends=_extends(scenario, args.output),
@@ -139,7 +161,10 @@ def _calibrate(args: argparse.Namespace) -> int:
         tmp.write_text(text, encoding="utf-8")
         load_scenario(tmp)  # the layer must load as a scenario before it replaces anything
     print(f"wrote {args.output}", file=sys.stderr)
-    if args.fitted_csv is not None:
-        result.write_table(args.fitted_csv)
-        print(f"wrote {args.fitted_csv}", file=sys.stderr)
+    for path, write in ((args.fitted_csv, result.write_table),
+                        (args.correlations_csv, result.write_correlations),
+                        (args.profile_csv, result.write_profile)):
+        if path is not None:
+            write(path)
+            print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -22,6 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from transfer_sim.analysis.calibration.identifiability import (
+    correlations,
+    profile_likelihood,
+    profile_summary,
+)
 from transfer_sim.analysis.calibration.observed import HORIZON, check_observed, load_observed
 from transfer_sim.analysis.calibration.problem import CalibrationProblem
 from transfer_sim.analysis.calibration.result import (
@@ -34,6 +39,7 @@ from transfer_sim.errors import InputError
 from transfer_sim.inputs import parameters as _parameters
 from transfer_sim.inputs.run_settings import validate_time_step
 from transfer_sim.inputs.scenarios import Scenario
+from transfer_sim.io.formatting import format_number
 from transfer_sim.io.progress import Progress
 from transfer_sim.model.core import SECTORS, model_hash
 
@@ -183,7 +189,8 @@ def calibrate(observed: pd.DataFrame | str | os.PathLike[str] | None = None,
               parameters: Sequence[str] | None = None, *, scenario: Scenario | None = None,
               fit_until: int | None = None, engine: str = DEFAULT_ENGINE,
               time_step: float | None = None, model_path: str | os.PathLike[str] | None = None,
-              progress: Progress | None = None, **search: Any) -> CalibrationResult:
+              progress: Progress | None = None, profile_points: int = 0,
+              **search: Any) -> CalibrationResult:
     """Fit calibrated parameters to observed series.
 
     Parameters
@@ -210,6 +217,11 @@ def calibrate(observed: pd.DataFrame | str | os.PathLike[str] | None = None,
     progress : callable, optional
         ``progress(done, total, message)`` (:mod:`transfer_sim.io.progress`) after each
         stage and generation; the message says what was done.
+    profile_points : int
+        Points of the profile likelihood across each fitted parameter's range
+        (:mod:`~transfer_sim.analysis.calibration.identifiability`); 0 for none (the
+        Jacobian alone then decides identifiability). A parameter found not
+        identifiable is kept at its starting value and the others are re-fitted.
     **search
         Fields of :class:`SearchSettings`: ``maxiter``, ``popsize``, ``seed``,
         ``polish``, ``max_nfev``.
@@ -239,21 +251,99 @@ def calibrate(observed: pd.DataFrame | str | os.PathLike[str] | None = None,
     u0 = fit.to_unit(fit.start_vector())
     u_best, payoffs = _global_search(fit, u0, stage)
     u_best, payoffs = _polish(fit, u_best, payoffs, stage)
-    x_best = fit.from_unit(u_best)
     stage.say(settings.maxiter + 3, "intervals: Jacobian at the optimum")
-    jac, fitted = _intervals_and_notes(fit, x_best, u_best, stage)
+    first = len(stage.notes)
+    jac, fitted = _intervals_and_notes(fit, fit.from_unit(u_best), u_best, stage)
+    profile = _profile(fit, u_best, fitted, stage, profile_points) if profile_points else None
+    dropped = _unidentified(fitted, profile)
+    if dropped:
+        fit, u_best, jac, fitted, payoffs = _refit_identified(
+            problem, fit, u_best, dropped, stage, payoffs, notes_from=first)
+    x_best = fit.from_unit(u_best)
     observations = _observation_table(fit, x_best, stage)
-    table = _parameter_table(problem, fitted)
-    _note_unidentified(table, names, stage.notes)
+    table = _parameter_table(problem, fitted, dropped, profile)
+    _note_unidentified(dropped, stage.notes)
     trajectories = _trajectories(fit, fit.start_vector(), x_best, obs)
     stage.say(settings.steps, f"done: payoff {payoffs['start']:.6g} -> {payoffs['best']:.6g}")
     ran = _settings(problem, fit, stage, payoffs, scenario=scenario, time_step=time_step,
                     fit_until=fit_until, model_path=model_path, dof_stats=fitted["stats"])
+    ran["profile_points"] = profile_points
     return CalibrationResult(parameters=table, observations=observations,
                              goodness=goodness_of_fit(observations),
                              payoff_start=payoffs["start"], payoff=payoffs["best"],
                              notes=stage.notes, settings=ran, jacobian=jac,
-                             trajectories=trajectories)
+                             trajectories=trajectories,
+                             correlations=correlations(jac, fitted["names"],
+                                                       fit.upper - fit.lower,
+                                                       rank_tolerance=RANK_TOLERANCE),
+                             profile=profile[0] if profile is not None else None)
+
+
+def _profile(fit: CalibrationProblem, u_best: np.ndarray, fitted: Mapping[str, Any],
+             stage: _Stage, points: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Profile likelihood of every fitted parameter, and its summary (stage 4b)."""
+    names = list(fit.names)
+    step = stage.search.maxiter + 3
+    prof = profile_likelihood(stage.residuals_u(fit), u_best, names, fit.lower, fit.upper,
+                              s2=fitted["stats"]["s2"], points=points,
+                              progress=lambda m: stage.say(step, m))
+    best = dict(zip(names, fit.from_unit(u_best), strict=True))
+    return prof, profile_summary(prof, best)
+
+
+def _unidentified(fitted: Mapping[str, Any],
+                  profile: tuple[pd.DataFrame, pd.DataFrame] | None) -> dict[str, str]:
+    """Return the fitted parameters the data do not pin down, each with why."""
+    out = {}
+    for j, name in enumerate(fitted["names"]):
+        note = fitted["notes"][j]
+        if profile is not None and not profile[1].at[name, "profile_identified"]:
+            s = profile[1].loc[name]
+            note = (f"not identifiable: the profile likelihood stays within the 95 % "
+                    f"threshold from {format_number(s['profile_lower_95'])} to "
+                    f"{format_number(s['profile_upper_95'])} (a search bound)"
+                    + (f"; {note}" if note else ""))
+        if note.startswith("not identifiable"):
+            out[name] = f"{note}; best fit {format_number(fitted['value'][j])}"
+    return out
+
+
+def _refit_identified(problem: CalibrationProblem, fit: CalibrationProblem,
+                      u_best: np.ndarray, dropped: dict[str, str], stage: _Stage,
+                      payoffs: dict[str, float], *, notes_from: int
+                      ) -> tuple[CalibrationProblem, np.ndarray, np.ndarray, dict[str, Any],
+                                 dict[str, float]]:
+    """Keep the unidentified parameters at their starting values and re-fit the rest.
+
+    Repeats until every parameter left is identified (by its Jacobian interval), so
+    that no value the data cannot pin down is presented as fitted. With nothing left,
+    every parameter stays at its starting value.
+    """
+    x_best = fit.from_unit(u_best)
+    values = dict(zip(fit.names, x_best, strict=True))
+    while True:
+        keep = [n for n in fit.names if n not in dropped]
+        start = {**problem.start_values, **{n: values[n] for n in keep}}
+        target = keep or list(fit.names)
+        refit = CalibrationProblem(stage.obs, target, start=start if keep else
+                                   problem.start_values, scenario=problem.scenario,
+                                   engine=problem.engine, time_step=problem.time_step,
+                                   model_path=problem.model_path)
+        u = refit.to_unit(refit.start_vector())
+        del stage.notes[notes_from:]
+        if not keep:  # nothing identified: report the model at its starting values
+            jac, fitted = _intervals_and_notes(refit, refit.start_vector(), u, stage)
+            r = stage.residuals_u(refit)(u)
+            return refit, u, jac, fitted, {**payoffs, "best": float(r @ r)}
+        r = stage.residuals_u(refit)(u)
+        again = {**payoffs, "best": float(r @ r)}
+        u, again = _polish(refit, u, again, stage)
+        jac, fitted = _intervals_and_notes(refit, refit.from_unit(u), u, stage)
+        more = _unidentified(fitted, None)
+        if not more:
+            return refit, u, jac, fitted, again
+        dropped.update(more)
+        values.update(zip(refit.names, refit.from_unit(u), strict=True))
 
 
 def _observations(observed: pd.DataFrame | str | os.PathLike[str] | None,
@@ -413,9 +503,11 @@ def _row(name: str, value: float, start: float, *, se: float = math.nan,
             "fitted": fitted, "identifiable": identifiable, "note": note}
 
 
-def _parameter_table(problem: CalibrationProblem, fitted: Mapping[str, Any]) -> pd.DataFrame:
-    """Return the parameter table: fitted, screened out, and not asked for (registry order)."""
-    index = {n: j for j, n in enumerate(fitted["names"])}
+def _parameter_table(problem: CalibrationProblem, fitted: Mapping[str, Any],
+                     dropped: Mapping[str, str],
+                     profile: tuple[pd.DataFrame, pd.DataFrame] | None) -> pd.DataFrame:
+    """Return the parameter table: fitted, not identified, screened out, not asked for."""
+    index = {n: j for j, n in enumerate(fitted["names"]) if n not in dropped}
     start = problem.start_values
     rows = []
     for name in _parameters.parameter_names():
@@ -423,7 +515,11 @@ def _parameter_table(problem: CalibrationProblem, fitted: Mapping[str, Any]) -> 
             j = index[name]
             rows.append(_row(name, fitted["value"][j], fitted["start"][j], se=fitted["se"][j],
                              half=fitted["half"][j], fitted=True, note=fitted["notes"][j],
-                             identifiable=not fitted["notes"][j].startswith("not identifiable")))
+                             identifiable=True))
+        elif name in dropped:
+            rows.append(_row(name, start[name], start[name],
+                             note=f"{dropped[name]}; kept at its starting value (its range "
+                                  "stays in the uncertainty file)"))
         elif name in problem.names:
             rows.append(_row(name, start[name], start[name],
                              note="not identifiable: no fitted observation depends on it; "
@@ -433,14 +529,18 @@ def _parameter_table(problem: CalibrationProblem, fitted: Mapping[str, Any]) -> 
                              note="not in this calibration; kept at its starting value"))
     table = pd.DataFrame(rows).set_index("parameter")
     table.index.name = None
+    summary = profile[1] if profile is not None else pd.DataFrame(
+        columns=["profile_lower_95", "profile_upper_95", "profile_identified"])
+    for column in ("profile_lower_95", "profile_upper_95"):
+        table[column] = [float(summary.at[n, column]) if n in summary.index else math.nan
+                         for n in table.index]
     return table
 
 
-def _note_unidentified(table: pd.DataFrame, names: Sequence[str], notes: list[str]) -> None:
-    unidentified = [n for n in names if not table.at[n, "identifiable"]]
-    if unidentified:
-        notes.append(f"not identifiable from these data: {', '.join(unidentified)}; their "
-                     "fitted values are one of many that fit as well")
+def _note_unidentified(dropped: Mapping[str, str], notes: list[str]) -> None:
+    if dropped:
+        notes.append(f"not identifiable from these data: {', '.join(dropped)}; kept at their "
+                     "starting values (not presented as fitted) and the others re-fitted")
 
 
 def _observation_table(fit: CalibrationProblem, x_best: np.ndarray,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,9 @@ __all__ = ["CalibrationResult", "goodness_of_fit", "INTERVAL_LEVEL"]
 
 #: Level (two-sided) of the confidence intervals.
 INTERVAL_LEVEL = 0.95
+#: Absolute correlation from which two fitted parameters are reported as seen by the
+#: data mostly in combination.
+STRONG_CORRELATION = 0.9
 
 
 @dataclass
@@ -64,6 +67,12 @@ class CalibrationResult:
     trajectories : pandas.DataFrame
         Model series of the observed variables at the starting and fitted values:
         ``variable``, ``time``, ``start``, ``fitted``.
+    correlations : pandas.DataFrame
+        Correlations of the fitted parameters at the optimum (from the Jacobian;
+        :func:`~transfer_sim.analysis.calibration.identifiability.correlations`).
+    profile : pandas.DataFrame or None
+        The profile likelihood, one row per parameter and point (``parameter``,
+        ``value``, ``payoff``, ``delta``), if it was computed.
     """
 
     parameters: pd.DataFrame
@@ -75,6 +84,8 @@ class CalibrationResult:
     settings: dict[str, Any]
     jacobian: np.ndarray
     trajectories: pd.DataFrame
+    correlations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    profile: pd.DataFrame | None = None
 
     @property
     def values(self) -> dict[str, float]:
@@ -101,9 +112,43 @@ class CalibrationResult:
         for _, g in self.goodness.iterrows():
             lines.append(f"{g['sample']:<9}{g['variable']:<28}{int(g['n']):>3}"
                          f"{g['mape']:>9.1f}{g['bias']:>9.1f}{_fmt(g['r2'], 3):>8}")
+        strong = self.strong_correlations()
+        if strong:
+            lines += ["", "strongly correlated fitted parameters (|r| >= "
+                      f"{STRONG_CORRELATION}):"] + [f"- {a} ~ {b}: r = {r:+.2f}"
+                                                     for a, b, r in strong]
         if self.notes:
             lines += ["", "notes:"] + [f"- {n}" for n in self.notes]
         return "\n".join(lines)
+
+    def strong_correlations(self, threshold: float | None = None
+                            ) -> list[tuple[str, str, float]]:
+        """Return the pairs of fitted parameters whose correlation is at least ``threshold``.
+
+        Parameters
+        ----------
+        threshold : float, optional
+            Absolute correlation; :data:`STRONG_CORRELATION` by default.
+        """
+        limit = STRONG_CORRELATION if threshold is None else threshold
+        c = self.correlations
+        names = list(c.columns)
+        return [(a, b, float(c.at[a, b])) for i, a in enumerate(names) for b in names[i + 1:]
+                if np.isfinite(c.at[a, b]) and abs(c.at[a, b]) >= limit]
+
+    def write_correlations(self, path: str | os.PathLike[str]) -> Path:
+        """Write the fitted parameters' correlation matrix as CSV, atomically."""
+        with atomic_path(path) as tmp:
+            self.correlations.to_csv(tmp, float_format="%.4f")
+        return Path(path)
+
+    def write_profile(self, path: str | os.PathLike[str]) -> Path:
+        """Write the profile likelihood (``parameter, value, payoff, delta``) as CSV."""
+        if self.profile is None:
+            raise ValueError("no profile likelihood was computed (profile_points=0)")
+        with atomic_path(path) as tmp:
+            self.profile.to_csv(tmp, index=False, float_format="%.6g")
+        return Path(path)
 
     def record(self, *, vintage: str | None = None,
                layer_dir: str | os.PathLike[str] | None = None) -> CalibrationRecord | None:
@@ -221,7 +266,8 @@ class CalibrationResult:
         """Write the parameters with their intervals as CSV, atomically.
 
         Columns: ``parameter, variable, element, value, start, std_error, lower_95,
-        upper_95, bound_min, bound_max, unit, fitted, identifiable, note``.
+        upper_95, bound_min, bound_max, unit, fitted, identifiable, note,
+        profile_lower_95, profile_upper_95``.
         """
         frame = self.table()
         with atomic_path(path) as tmp:
