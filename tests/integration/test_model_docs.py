@@ -303,3 +303,20 @@ def test_readme_shows_each_calibrated_value_with_its_interval():
             assert "not fitted" not in line
         else:
             assert "not fitted" in line
+
+
+def test_boundary_chart_classifies_the_model_by_its_links():
+    from transfer_sim.model.boundary import classify, render_boundary
+
+    levers = frozenset(lv.variable for lv in LEVERS if lv.variable)
+    b = classify(levers=levers)
+    assert b.stocks <= b.endogenous and not (b.endogenous & b.exogenous)
+    # The targets are computed from stocks; the levers and the resource industry are given.
+    for name in ("nonresource_revenue", "total_clusters_over_100yi", "demonstration_parks",
+                 "jobs_brought_by_transfer", "contribution_rate"):
+        assert name in b.endogenous, name
+    assert not (levers & b.endogenous)
+    assert {"coal_output", "resource_revenue"} <= b.exogenous - b.policy
+    assert "relative_power_price" in b.policy
+    chart = render_boundary()
+    assert "| .Pipeline |" in chart and "Excluded" in chart and "共建" in chart

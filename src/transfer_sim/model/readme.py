@@ -19,7 +19,9 @@ The template may contain
 ``{{loops:table}}``
     the loop table of Simlin's loop analysis (:mod:`transfer_sim.model.loops`);
 ``{{verdicts:table}}``
-    the five targets in 2015 under the bundled headline scenarios (Simlin runs).
+    the five targets in 2015 under the bundled headline scenarios (Simlin runs);
+``{{boundary:chart}}``
+    the model boundary chart (:mod:`transfer_sim.model.boundary`).
 
 Run ``python -m transfer_sim.model.readme`` to rewrite ``model/README.md`` and
 ``python -m transfer_sim.model.readme --check`` to test that it is up to date.
@@ -85,7 +87,8 @@ CALIBRATION_MARKER = "<!-- calibration-table -->"
 #: A file argument: ``None`` means the default file named in each docstring.
 _PathArg = str | os.PathLike[str] | None
 _SOURCE_COLUMNS = ("name", "source_kind", "reference")
-_PLACEHOLDER = re.compile(r"\{\{\s*(value|units|stocks|loops|verdicts)\s*:\s*([^}]+?)\s*\}\}")
+_PLACEHOLDER = re.compile(
+    r"\{\{\s*(value|units|stocks|loops|verdicts|boundary)\s*:\s*([^}]+?)\s*\}\}")
 _GROUP_HEADER = re.compile(r"^\*{3,}\s*\n\s*\.(\S+)\s*\n\s*\*{3,}")
 _LHS = re.compile(r'^\s*("?)([^\[\(=:~"]+?)\1\s*([\[\(=:~])')
 _GENERATED_NOTE = (
@@ -620,6 +623,13 @@ def render_model_readme(model_path: _PathArg = None, template_path: _PathArg = N
             return _render_loops(path, tpl_path, arg)
         if kind == "verdicts":
             return render_verdicts(path).rstrip("\n")
+        if kind == "boundary":
+            from transfer_sim.model.boundary import render_boundary
+
+            if arg != "chart":
+                raise ModelError(f"{tpl_path}: {{{{boundary:{arg}}}}}: only boundary:chart "
+                                 "exists")
+            return render_boundary(path).rstrip("\n")
         if kind == "value":
             if arg not in table.index:
                 raise ModelError(f"{tpl_path}: {{{{value:{arg}}}}} names no constant")
