@@ -39,7 +39,6 @@ from transfer_sim.errors import InputError
 from transfer_sim.inputs import parameters as _parameters
 from transfer_sim.inputs.run_settings import validate_time_step
 from transfer_sim.inputs.scenarios import Scenario
-from transfer_sim.io.formatting import format_number
 from transfer_sim.io.progress import Progress
 from transfer_sim.model.core import SECTORS, model_hash
 
@@ -296,15 +295,18 @@ def _unidentified(fitted: Mapping[str, Any],
     """Return the fitted parameters the data do not pin down, each with why."""
     out = {}
     for j, name in enumerate(fitted["names"]):
-        note = fitted["notes"][j]
+        reasons = []
         if profile is not None and not profile[1].at[name, "profile_identified"]:
             s = profile[1].loc[name]
-            note = (f"not identifiable: the profile likelihood stays within the 95 % "
-                    f"threshold from {format_number(s['profile_lower_95'])} to "
-                    f"{format_number(s['profile_upper_95'])} (a search bound)"
-                    + (f"; {note}" if note else ""))
-        if note.startswith("not identifiable"):
-            out[name] = f"{note}; best fit {format_number(fitted['value'][j])}"
+            reasons.append(f"the profile likelihood stays below the 95 % threshold from "
+                           f"{s['profile_lower_95']:.4g} to {s['profile_upper_95']:.4g} "
+                           "(reaching a search bound)")
+        note = fitted["notes"][j]
+        if note.startswith("not identifiable: "):
+            reasons.append(note.removeprefix("not identifiable: "))
+        if reasons:
+            out[name] = (f"not identifiable: {'; '.join(reasons)}; best fit "
+                         f"{fitted['value'][j]:.4g}")
     return out
 
 
@@ -329,6 +331,8 @@ def _refit_identified(problem: CalibrationProblem, fit: CalibrationProblem,
                                    problem.start_values, scenario=problem.scenario,
                                    engine=problem.engine, time_step=problem.time_step,
                                    model_path=problem.model_path)
+        refit.evaluations = fit.evaluations  # runs so far, so that the count is total
+        fit = refit
         u = refit.to_unit(refit.start_vector())
         del stage.notes[notes_from:]
         if not keep:  # nothing identified: report the model at its starting values
