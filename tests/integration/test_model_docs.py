@@ -301,6 +301,8 @@ def test_readme_shows_each_calibrated_value_with_its_interval():
         if str(row.fitted).lower() == "true":
             assert "[" in line.split("|")[3], line  # an interval is shown
             assert "not fitted" not in line
+        elif str(row.note).startswith("not identifiable"):
+            assert "not identified" in line and line.split("|")[3].strip() == "–", line
         else:
             assert "not fitted" in line
 

@@ -21,7 +21,10 @@ The template may contain
 ``{{verdicts:table}}``
     the five targets in 2015 under the bundled headline scenarios (Simlin runs);
 ``{{boundary:chart}}``
-    the model boundary chart (:mod:`transfer_sim.model.boundary`).
+    the model boundary chart (:mod:`transfer_sim.model.boundary`);
+``{{vintages:table}}``
+    the five targets under each data vintage's calibrated layer
+    (:mod:`transfer_sim.analysis.vintages`).
 
 Run ``python -m transfer_sim.model.readme`` to rewrite ``model/README.md`` and
 ``python -m transfer_sim.model.readme --check`` to test that it is up to date.
@@ -88,7 +91,7 @@ CALIBRATION_MARKER = "<!-- calibration-table -->"
 _PathArg = str | os.PathLike[str] | None
 _SOURCE_COLUMNS = ("name", "source_kind", "reference")
 _PLACEHOLDER = re.compile(
-    r"\{\{\s*(value|units|stocks|loops|verdicts|boundary)\s*:\s*([^}]+?)\s*\}\}")
+    r"\{\{\s*(value|units|stocks|loops|verdicts|boundary|vintages)\s*:\s*([^}]+?)\s*\}\}")
 _GROUP_HEADER = re.compile(r"^\*{3,}\s*\n\s*\.(\S+)\s*\n\s*\*{3,}")
 _LHS = re.compile(r'^\s*("?)([^\[\(=:~"]+?)\1\s*([\[\(=:~])')
 _GENERATED_NOTE = (
@@ -500,8 +503,9 @@ def render_calibration(model_path: _PathArg = None, fitted_path: _PathArg = None
     if not path.is_file():
         return "_No calibration recorded (`data/calibration/fitted.csv` is missing)._\n"
     fitted = pd.read_csv(path, keep_default_na=False)
-    lines = ["| parameter | value | 95 % interval | start | bounds | unit | status |",
-             "|---|---|---|---|---|---|---|"]
+    profiled = "profile_lower_95" in fitted.columns
+    lines = ["| parameter | value | 95 % interval (Jacobian) | 95 % interval (profile) | start "
+             "| bounds | unit | status |", "|---|---|---|---|---|---|---|---|"]
     for row in fitted.itertuples(index=False):
         fitted_flag = str(row.fitted).lower() == "true"
         ident = str(row.identifiable).lower() == "true"
@@ -509,8 +513,12 @@ def render_calibration(model_path: _PathArg = None, fitted_path: _PathArg = None
                     if fitted_flag and str(row.lower_95) != "" else "–")
         status = ("fitted" if fitted_flag and ident else
                   "fitted, not identifiable" if fitted_flag else "not fitted")
+        if not fitted_flag and str(row.note).startswith("not identifiable"):
+            status = "not identified"
         note = f"; {_cell(row.note)}" if str(row.note).strip() else ""
-        lines.append(f"| `{row.parameter}` | {_num(float(row.value))} | {interval} | "
+        profile = (f"[{_num(float(row.profile_lower_95))}, {_num(float(row.profile_upper_95))}]"
+                   if profiled and str(row.profile_lower_95) != "" else "–")
+        lines.append(f"| `{row.parameter}` | {_num(float(row.value))} | {interval} | {profile} | "
                      f"{_num(float(row.start))} | [{_num(float(row.bound_min))}, "
                      f"{_num(float(row.bound_max))}] | {_format_units(row.unit)} | "
                      f"{status}{note} |")
@@ -560,11 +568,29 @@ def render_verdicts(model_path: str | os.PathLike[str] | None = None) -> str:
     return "\n".join(lines) + "\n\n✗ = target missed.\n"
 
 
-def _render_loops(path: Path, tpl_path: Path, arg: str) -> str:
-    """Render ``{{loops:table}}`` (the only ``loops`` placeholder)."""
-    if arg != "table":
-        raise ModelError(f"{tpl_path}: {{{{loops:{arg}}}}}: only loops:table exists")
-    return loop_rendering(path).rstrip("\n")
+def _boundary(path: Path) -> str:
+    from transfer_sim.model.boundary import render_boundary
+
+    return render_boundary(path)
+
+
+def _vintages(path: Path) -> str:
+    from transfer_sim.analysis.vintages import render_vintages
+
+    return render_vintages(path)
+
+
+#: Generated sections: placeholder kind -> (its one argument, renderer of the model path).
+_SECTIONS = {"loops": ("table", loop_rendering), "verdicts": ("table", render_verdicts),
+             "boundary": ("chart", _boundary), "vintages": ("table", _vintages)}
+
+
+def _render_section(kind: str, arg: str, path: Path, tpl_path: Path) -> str:
+    """Render ``{{kind:arg}}`` for a generated section (``loops:table`` ...)."""
+    expected, render = _SECTIONS[kind]
+    if arg != expected:
+        raise ModelError(f"{tpl_path}: {{{{{kind}:{arg}}}}}: only {kind}:{expected} exists")
+    return render(path).rstrip("\n")
 
 
 def _unlisted_stocks(cat: pd.DataFrame, groups: Mapping[str, str], listed: set[str]) -> str:
@@ -619,17 +645,8 @@ def render_model_readme(model_path: _PathArg = None, template_path: _PathArg = N
         if kind == "stocks":
             listed.add(arg.lstrip("."))
             return _render_stocks(cat, groups, arg.lstrip("."))
-        if kind == "loops":
-            return _render_loops(path, tpl_path, arg)
-        if kind == "verdicts":
-            return render_verdicts(path).rstrip("\n")
-        if kind == "boundary":
-            from transfer_sim.model.boundary import render_boundary
-
-            if arg != "chart":
-                raise ModelError(f"{tpl_path}: {{{{boundary:{arg}}}}}: only boundary:chart "
-                                 "exists")
-            return render_boundary(path).rstrip("\n")
+        if kind in _SECTIONS:
+            return _render_section(kind, arg, path, tpl_path)
         if kind == "value":
             if arg not in table.index:
                 raise ModelError(f"{tpl_path}: {{{{value:{arg}}}}} names no constant")
