@@ -39,7 +39,7 @@ __all__ = ["HISTORY_COLUMNS", "BAND_COLUMNS", "BAND_QUANTILES", "HistoryInputs",
            "history_summary", "run_history", "render_validation"]
 
 #: Columns of the history table, in order.
-HISTORY_COLUMNS = ("variable", "period", "year", "observed", "model", "error",
+HISTORY_COLUMNS = ("variable", "period", "year", "start", "end", "observed", "model", "error",
                    "relative_error", "unit", "sample", "model_side", "confidence",
                    "source_file", "source")
 #: Columns added when an ensemble is given: the model's 5 % and 95 % quantiles.
@@ -137,10 +137,14 @@ def model_values(ds: xr.Dataset, observed: pd.DataFrame) -> list[xr.DataArray]:
 
 
 def _band(ensemble: xr.Dataset, observed: pd.DataFrame) -> np.ndarray:
-    """Return the ensemble's 5 % and 95 % quantiles for each row (NaN where it lacks one)."""
+    """Return the ensemble's 5 % and 95 % quantiles for each row.
+
+    NaN where the ensemble lacks the variable or ends before the period does.
+    """
     band = np.full((len(observed), 2), np.nan)
+    last = float(ensemble["time"].max())
     for i, row in enumerate(observed.itertuples(index=False)):
-        if row.output not in ensemble:
+        if row.output not in ensemble or row.end > last + 1e-9:
             continue
         value = model_values(ensemble, observed.iloc[[i]])[0]
         band[i] = value.quantile(list(BAND_QUANTILES), dim="run").values
@@ -169,12 +173,14 @@ def compare_history(ds: xr.Dataset, observed: Sequence[pd.DataFrame], *,
         checks an input and the period reading, not the model's feedback.
     ensemble : xarray.Dataset, optional
         One scenario's ensemble (dims ``run``, ``time``, ``sector``): adds the columns
-        :data:`BAND_COLUMNS` (NaN for variables the file lacks).
+        :data:`BAND_COLUMNS` (NaN for variables the file lacks or periods after its
+        end).
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`HISTORY_COLUMNS` (and :data:`BAND_COLUMNS`); ``error`` is
+        Columns :data:`HISTORY_COLUMNS` (and :data:`BAND_COLUMNS`); ``start`` and
+        ``end`` are the period's times [Year]; ``error`` is
         model minus observed, ``relative_error`` that over observed; ``sample`` is
         ``in`` or ``out``; ``model_side`` is ``endogenous`` or ``exogenous``;
         out-of-sample rows first, then by variable and period.
@@ -195,7 +201,8 @@ def compare_history(ds: xr.Dataset, observed: Sequence[pd.DataFrame], *,
                                    "endogenous"),
             "confidence": obs["confidence"].to_numpy(),
             "source_file": Path(file).name, "source": obs["source"].to_numpy(),
-            "_start": obs["start"].to_numpy(dtype=float)})
+            "start": obs["start"].to_numpy(dtype=float),
+            "end": obs["end"].to_numpy(dtype=float)})
         if ensemble is not None:
             band = _band(ensemble, obs)
             table["model_p05"], table["model_p95"] = band[:, 0], band[:, 1]
@@ -205,7 +212,7 @@ def compare_history(ds: xr.Dataset, observed: Sequence[pd.DataFrame], *,
     out = pd.concat(frames, ignore_index=True)
     out["error"] = out["model"] - out["observed"]
     out["relative_error"] = out["error"] / out["observed"]
-    out = out.sort_values(["sample", "variable", "_start"], ascending=[False, True, True],
+    out = out.sort_values(["sample", "variable", "start"], ascending=[False, True, True],
                           kind="stable")
     columns = [*HISTORY_COLUMNS, *(BAND_COLUMNS if ensemble is not None else ())]
     return out[columns].reset_index(drop=True)
