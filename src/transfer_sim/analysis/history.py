@@ -307,7 +307,15 @@ def run_history(scenario: Scenario, inputs: HistoryInputs, *, engine: str | None
 
 
 def _cell(value: float) -> str:
-    return format_number(float(value), 4) if math.isfinite(float(value)) else "–"
+    """Four significant digits, no exponent (thousands with separators)."""
+    x = float(value)
+    if not math.isfinite(x):
+        return "–"
+    return f"{x:,.0f}" if abs(x) >= 1000 else format_number(x, 4)
+
+
+def _percent(fraction: float) -> str:
+    return f"{round(100 * float(fraction), 1) + 0.0:+.1f} %"
 
 
 def render_validation(model_path: str | os.PathLike[str] | None = None,
@@ -333,8 +341,8 @@ def render_validation(model_path: str | os.PathLike[str] | None = None,
              "| variable | period | observed | model | error | unit | sample | model side "
              "| confidence | file |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in table.itertuples(index=False):
-        lines.append(f"| `{r.variable}` | {r.period} | {_cell(r.observed)} | {_cell(r.model)} "
-                     f"| {100 * r.relative_error:+.1f} % | {r.unit} | {r.sample} "
+        lines.append(f"| `{r.variable}` | {r.period} | {format_number(r.observed)} "
+                     f"| {_cell(r.model)} | {_percent(r.relative_error)} | {r.unit} | {r.sample} "
                      f"| {r.model_side} | {r.confidence} | {r.source_file} |")
     return "\n".join(lines) + "\n"
 

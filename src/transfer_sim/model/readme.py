@@ -21,7 +21,10 @@ The template may contain
 ``{{verdicts:table}}``
     the five targets in 2015 under the bundled headline scenarios (Simlin runs);
 ``{{boundary:chart}}``
-    the model boundary chart (:mod:`transfer_sim.model.boundary`).
+    the model boundary chart (:mod:`transfer_sim.model.boundary`);
+``{{validation:table}}``
+    the ``calibrated`` scenario against every sourced observation
+    (:func:`transfer_sim.analysis.history.render_validation`).
 
 Run ``python -m transfer_sim.model.readme`` to rewrite ``model/README.md`` and
 ``python -m transfer_sim.model.readme --check`` to test that it is up to date.
@@ -88,7 +91,7 @@ CALIBRATION_MARKER = "<!-- calibration-table -->"
 _PathArg = str | os.PathLike[str] | None
 _SOURCE_COLUMNS = ("name", "source_kind", "reference")
 _PLACEHOLDER = re.compile(
-    r"\{\{\s*(value|units|stocks|loops|verdicts|boundary)\s*:\s*([^}]+?)\s*\}\}")
+    r"\{\{\s*(value|units|stocks|loops|verdicts|boundary|validation)\s*:\s*([^}]+?)\s*\}\}")
 _GROUP_HEADER = re.compile(r"^\*{3,}\s*\n\s*\.(\S+)\s*\n\s*\*{3,}")
 _LHS = re.compile(r'^\s*("?)([^\[\(=:~"]+?)\1\s*([\[\(=:~])')
 _GENERATED_NOTE = (
@@ -560,6 +563,17 @@ def render_verdicts(model_path: str | os.PathLike[str] | None = None) -> str:
     return "\n".join(lines) + "\n\n✗ = target missed.\n"
 
 
+def _render_run_table(kind: str, arg: str, path: Path, tpl_path: Path) -> str:
+    """Render ``{{verdicts:table}}`` or ``{{validation:table}}`` (tables from model runs)."""
+    if arg != "table":
+        raise ModelError(f"{tpl_path}: {{{{{kind}:{arg}}}}}: only {kind}:table exists")
+    if kind == "verdicts":
+        return render_verdicts(path).rstrip("\n")
+    from transfer_sim.analysis.history import render_validation
+
+    return render_validation(path).rstrip("\n")
+
+
 def _render_loops(path: Path, tpl_path: Path, arg: str) -> str:
     """Render ``{{loops:table}}`` (the only ``loops`` placeholder)."""
     if arg != "table":
@@ -621,8 +635,8 @@ def render_model_readme(model_path: _PathArg = None, template_path: _PathArg = N
             return _render_stocks(cat, groups, arg.lstrip("."))
         if kind == "loops":
             return _render_loops(path, tpl_path, arg)
-        if kind == "verdicts":
-            return render_verdicts(path).rstrip("\n")
+        if kind in ("verdicts", "validation"):
+            return _render_run_table(kind, arg, path, tpl_path)
         if kind == "boundary":
             from transfer_sim.model.boundary import render_boundary
 
