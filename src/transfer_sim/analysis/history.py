@@ -32,6 +32,7 @@ from transfer_sim.errors import InputError
 from transfer_sim.inputs.run_settings import FINAL_YEAR_RANGE
 from transfer_sim.inputs.scenarios import Scenario
 from transfer_sim.io.formatting import format_number
+from transfer_sim.io.progress import NO_PROGRESS, Progress
 from transfer_sim.model.core import bundled_path
 
 __all__ = ["HISTORY_COLUMNS", "BAND_COLUMNS", "BAND_QUANTILES", "HistoryInputs",
@@ -126,7 +127,11 @@ def model_values(ds: xr.Dataset, observed: pd.DataFrame) -> list[xr.DataArray]:
         One a row, without ``time`` (nor ``sector``).
     """
     out = []
+    first, last = float(ds["time"].min()), float(ds["time"].max())
     for row in observed.itertuples(index=False):
+        if row.start < first - 1e-9 or row.end > last + 1e-9:
+            raise InputError(f"{row.variable} {row.label} is outside the results "
+                             f"({first:g}-{last:g}); run the model further", key="time")
         value = period_value(ds, row.output, parse_period(row.year, row.period))
         if row.element == SECTOR_TOTAL:
             value = value.sum("sector")
@@ -265,8 +270,8 @@ def _final_year(scenario: Scenario, observed: Sequence[pd.DataFrame]) -> int:
 
 def run_history(scenario: Scenario, inputs: HistoryInputs, *, engine: str | None = None,
                 ensemble: xr.Dataset | None = None,
-                model_path: str | os.PathLike[str] | None = None
-                ) -> tuple[pd.DataFrame, xr.Dataset]:
+                model_path: str | os.PathLike[str] | None = None,
+                progress: Progress = NO_PROGRESS) -> tuple[pd.DataFrame, xr.Dataset]:
     """Run ``scenario`` to cover the observations and compare it with them.
 
     Parameters
@@ -281,6 +286,8 @@ def run_history(scenario: Scenario, inputs: HistoryInputs, *, engine: str | None
         This scenario's ensemble (see :func:`compare_history`).
     model_path : path-like, optional
         Model file; the bundled model by default.
+    progress : callable, optional
+        Told of the one run once the observed files are read and checked.
 
     Returns
     -------
@@ -296,10 +303,12 @@ def run_history(scenario: Scenario, inputs: HistoryInputs, *, engine: str | None
     observed = [load_observed(p, model_path=model_path) for p in inputs.files]
     facts = model_facts(model_path)
     step = scenario.time_step or float(facts.control.time_step)
+    progress(0, 1)
     ds = run_levers(scenario.levers, parameters=scenario.parameters,
                     final_year=_final_year(scenario, observed), engine=engine or DEFAULT_ENGINE,
                     time_step=scenario.time_step, saveper=step, model_path=model_path,
                     attrs=scenario.provenance())
+    progress(1, 1)
     table = compare_history(ds, observed, calibration_file=inputs.calibration_file,
                             fit_until=inputs.fit_until,
                             exogenous=classify(model_path).exogenous, ensemble=ensemble)

@@ -87,10 +87,8 @@ def _history(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     inputs = history_observed(scenario, args.observed or (), args.fit_until)
     ensemble = _open_ensemble(args.ensemble, scenario.name) if args.ensemble else None
-    progress = common.progress_for(args, "history", unit="run")
-    progress(0, 1)
-    table, ds = run_history(scenario, inputs, engine=args.engine, ensemble=ensemble)
-    progress(1, 1)
+    table, ds = run_history(scenario, inputs, engine=args.engine, ensemble=ensemble,
+                            progress=common.progress_for(args, "history", unit="run"))
     print(history_summary(table))
     fig = None
     if args.figure is not None:  # drawn before anything is written
