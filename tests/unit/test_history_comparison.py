@@ -178,6 +178,8 @@ def test_default_files_follow_the_calibration_record(tmp_path):
     assert plain.files == (default_validation_path(),) and plain.fit_until is None
     given = history_observed(Scenario(name="p"), [tmp_path / "x.csv"])
     assert given.files == (tmp_path / "x.csv",)
+    with pytest.raises(InputError, match="extends no calibrated layer"):
+        history_observed(Scenario(name="p"), fit_until=2012)
 
 
 def test_figure_has_a_panel_a_variable_and_the_band_with_an_ensemble(frames):

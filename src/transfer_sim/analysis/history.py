@@ -91,8 +91,18 @@ def history_observed(scenario: Scenario, observed: Sequence[str | os.PathLike[st
     Returns
     -------
     HistoryInputs
+
+    Raises
+    ------
+    InputError
+        For ``fit_until`` given for a scenario without a calibration record (there is
+        no calibration file for it to apply to).
     """
     record = scenario.calibration
+    if fit_until is not None and record is None:
+        raise InputError(f"scenario {scenario.name!r} extends no calibrated layer, so no "
+                         "row is in sample; allowed: --fit-until with a scenario that has a "
+                         "[calibration] record (e.g. calibrated)", key="--fit-until")
     cal = record.observed_path() if record is not None else None
     until = fit_until if fit_until is not None else (record.fit_until if record else None)
     if observed:

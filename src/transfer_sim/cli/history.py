@@ -80,7 +80,10 @@ def _history(args: argparse.Namespace) -> int:
     calendar year, a partial-year flow (Jan-Aug, H1, Q1-Q3) over its months, a stock
     at the period's end. A row is in sample when it comes from the file the scenario
     was calibrated on and its year is at most the fit-until year; out-of-sample rows
-    come first. Prints the summary; writes the table (and the figure).
+    come first. Prints the summary; writes the table (and the figure). In the table,
+    observed, model and error are in the row's unit, relative_error is a fraction
+    (error / observed), start and end are the period's times in years; model_side says
+    whether the output is exogenous (an input lookup) or computed by the model.
     """
     _check_table(args.output)
     common.check_figure(args.figure)
