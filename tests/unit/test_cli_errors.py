@@ -189,3 +189,40 @@ def test_format_that_contradicts_the_suffix(tmp_path, capsys):
     target = tmp_path / "out.nc"
     line = run_bad(capsys, ["run", "no-policy", "-o", str(target), "--format", "csv"], target)
     assert "key 'format'" in line and "allowed: .csv" in line
+
+
+@pytest.mark.parametrize(("name", "flag", "suffix_message"), [
+    ("t.txt", "-o", "unknown table suffix '.txt'; allowed: .csv"),
+    ("f.gif", "--figure", "unknown figure format 'gif'"),
+])
+def test_history_refuses_a_bad_suffix(tmp_path, capsys, name, flag, suffix_message):
+    target = tmp_path / name
+    argv = ["history", "calibrated", "-o", str(tmp_path / "t.csv"), flag, str(target)]
+    line = run_bad(capsys, argv, target)
+    assert suffix_message in line and str(target) in line
+    assert not (tmp_path / "t.csv").exists()
+
+
+def test_history_refuses_an_unknown_scenario(tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    line = run_bad(capsys, ["history", "calibratd", "-o", str(table)], table)
+    assert "calibratd" in line and "calibrated" in line
+
+
+def test_history_refuses_an_ensemble_without_the_scenario(tmp_path, capsys):
+    import numpy as np
+    import xarray as xr
+
+    ens = tmp_path / "e.nc"
+    xr.Dataset({"revenue": (("scenario", "run", "time"), np.ones((1, 2, 3)))},
+               coords={"scenario": ["no-policy"], "time": [2005.0, 2006.0, 2007.0]}
+               ).to_netcdf(ens, engine="h5netcdf")
+    table = tmp_path / "t.csv"
+    line = run_bad(capsys, ["history", "calibrated", "-o", str(table), "--ensemble", str(ens)],
+                   table)
+    assert "no scenario 'calibrated' in the ensemble; it holds: no-policy" in line
+    assert str(ens) in line
+    missing = tmp_path / "missing.nc"
+    line = run_bad(capsys, ["history", "calibrated", "-o", str(table), "--ensemble",
+                            str(missing)], table)
+    assert "cannot read the ensemble file" in line

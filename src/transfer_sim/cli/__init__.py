@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "validate",
     "check",
     "calibrate",
+    "history",
     "attribute", "report", "explore",
     "ensemble", "sensitivity",
 )

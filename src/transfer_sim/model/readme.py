@@ -24,7 +24,10 @@ The template may contain
     the model boundary chart (:mod:`transfer_sim.model.boundary`);
 ``{{vintages:table}}``
     the five targets under each data vintage's calibrated layer
-    (:mod:`transfer_sim.analysis.vintages`).
+    (:mod:`transfer_sim.analysis.vintages`);
+``{{validation:table}}``
+    the ``calibrated`` scenario against every sourced observation
+    (:func:`transfer_sim.analysis.history.render_validation`).
 
 Run ``python -m transfer_sim.model.readme`` to rewrite ``model/README.md`` and
 ``python -m transfer_sim.model.readme --check`` to test that it is up to date.
@@ -91,7 +94,7 @@ CALIBRATION_MARKER = "<!-- calibration-table -->"
 _PathArg = str | os.PathLike[str] | None
 _SOURCE_COLUMNS = ("name", "source_kind", "reference")
 _PLACEHOLDER = re.compile(
-    r"\{\{\s*(value|units|stocks|loops|verdicts|boundary|vintages)\s*:\s*([^}]+?)\s*\}\}")
+    r"\{\{\s*(value|units|stocks|loops|verdicts|boundary|vintages|validation)\s*:\s*([^}]+?)\s*\}\}")
 _GROUP_HEADER = re.compile(r"^\*{3,}\s*\n\s*\.(\S+)\s*\n\s*\*{3,}")
 _LHS = re.compile(r'^\s*("?)([^\[\(=:~"]+?)\1\s*([\[\(=:~])')
 _GENERATED_NOTE = (
@@ -580,9 +583,16 @@ def _vintages(path: Path) -> str:
     return render_vintages(path)
 
 
+def _validation(path: Path) -> str:
+    from transfer_sim.analysis.history import render_validation
+
+    return render_validation(path)
+
+
 #: Generated sections: placeholder kind -> (its one argument, renderer of the model path).
 _SECTIONS = {"loops": ("table", loop_rendering), "verdicts": ("table", render_verdicts),
-             "boundary": ("chart", _boundary), "vintages": ("table", _vintages)}
+             "boundary": ("chart", _boundary), "vintages": ("table", _vintages),
+             "validation": ("table", _validation)}
 
 
 def _render_section(kind: str, arg: str, path: Path, tpl_path: Path) -> str:

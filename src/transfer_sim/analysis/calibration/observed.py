@@ -2,7 +2,8 @@
 
 :func:`load_observed` reads a tidy CSV (``variable, year, value, unit, source,
 confidence`` and an optional ``period``) and checks every row against the model: the
-variable must be a model output (``revenue[agrifood]`` for one sector), the unit the
+variable must be a model output (``revenue[agrifood]`` for one sector,
+``starting_projects[total]`` for the sum over sectors), the unit the
 model's, the year inside the horizon 2005-2020, the value a positive number.
 
 A figure is compared with the model over the period it covers
@@ -32,8 +33,8 @@ from transfer_sim.engines.base import output_variables
 from transfer_sim.errors import InputError
 from transfer_sim.model.core import SECTORS, YEARS, bundled_path, catalogue
 
-__all__ = ["OBSERVED_COLUMNS", "CONFIDENCE_SIGMA", "HORIZON", "default_observed_path",
-           "load_observed", "check_observed"]
+__all__ = ["OBSERVED_COLUMNS", "CONFIDENCE_SIGMA", "HORIZON", "SECTOR_TOTAL",
+           "default_observed_path", "load_observed", "check_observed"]
 
 #: Columns an observed-data CSV must have.
 OBSERVED_COLUMNS = ("variable", "year", "value", "unit", "source", "confidence")
@@ -43,6 +44,8 @@ OPTIONAL_COLUMNS = ("period",)
 #: (an assumption: official figures within 5 %, media figures within 10 %,
 #: derived or loosely matching figures within 25 %). Weights are ``1 / sigma**2``.
 CONFIDENCE_SIGMA: Mapping[str, float] = {"high": 0.05, "medium": 0.10, "low": 0.25}
+#: Element naming the sum over sectors of a sector output (``starting_projects[total]``).
+SECTOR_TOTAL = "total"
 #: First and last year an observation may have (the model's ``Year`` range).
 HORIZON = (YEARS[0], YEARS[-1])
 _VARIABLE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[\s*([A-Za-z0-9_]+)\s*\])?\s*$")
@@ -157,7 +160,8 @@ def check_observed(frame: pd.DataFrame, *, file: str | None = None,
     -------
     pandas.DataFrame
         The observations, one row each, with ``year`` as int, ``value`` as float and
-        added columns ``output`` (model output), ``element`` (sector or ``""``),
+        added columns ``output`` (model output), ``element`` (sector, ``"total"`` for the
+        sum over sectors, or ``""``),
         ``period`` (e.g. ``year`` or ``Jan-Aug``), ``start`` and ``end`` (times of the
         period), ``reading`` (``flow`` or ``stock``), ``sigma`` (relative standard
         error) and ``weight`` (``1 / sigma**2``).
@@ -262,10 +266,11 @@ def _check_variable(raw: Any, outputs: Mapping[str, tuple[str, tuple]], at: str,
     name, element = match.group(1), match.group(2) or ""
     subs = outputs[name][1]
     if subs == ("Sector",):
-        if element not in SECTORS:
+        if element not in (*SECTORS, SECTOR_TOTAL):
             what = f"unknown sector {element!r}" if element else "no sector given"
             raise InputError(f"{at}: {what} for {name}; allowed: {name}[sector] with sector "
-                             f"one of {', '.join(SECTORS)}", file=where, key="variable")
+                             f"one of {', '.join(SECTORS)}, or {name}[{SECTOR_TOTAL}] for the "
+                             "sum over sectors", file=where, key="variable")
     elif element:
         raise InputError(f"{at}: {name} has no sectors; allowed: {name} without [...]",
                          file=where, key="variable")

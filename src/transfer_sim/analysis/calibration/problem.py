@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from transfer_sim.analysis.calibration.observed import SECTOR_TOTAL
 from transfer_sim.analysis.periods import cumulative_name
 from transfer_sim.engines import DEFAULT_ENGINE, RawResult, get_engine
 from transfer_sim.errors import InputError, ModelError
@@ -159,7 +160,9 @@ class CalibrationProblem:
         for i, ((read, cumulative), element, (start, end)) in enumerate(zip(
                 self._reads, self.observed["element"], self._periods, strict=True)):
             series = raw.data[read]
-            if element:
+            if element == SECTOR_TOTAL:
+                series = series.sum(axis=1)
+            elif element:
                 series = series[:, SECTORS.index(element)]
             if self.observed["reading"].iat[i] == "stock":
                 out[i] = np.interp(end, raw.time, series)
