@@ -34,7 +34,8 @@ from transfer_sim.io.tables import format_text_table
 
 __all__ = ["DECIDED_THRESHOLD", "NOT_DECIDED", "COUNTERFACTUAL", "TOP_DRIVERS",
            "WIDE_INTERVAL", "VERDICT_COLUMNS", "Verdicts", "verdicts", "load_indices",
-           "top_drivers", "format_verdicts", "short_name"]
+           "top_drivers", "format_verdicts", "short_name", "percent", "flips",
+           "verdicts_from_files", "with_verdicts"]
 
 #: A target is "not decided by the policy" when its verdict (met or missed) is the same
 #: with and without the policy in at least this share of the ensemble's members: the
@@ -287,8 +288,23 @@ def _driver_text(table: pd.DataFrame, drivers: pd.DataFrame | None) -> list[str]
     return out
 
 
-def _pct(x: float) -> str:
-    return "" if not np.isfinite(x) else f"{100 * x:.0f} %"
+def percent(share: float) -> str:
+    """Return a share in [0, 1] as a whole percentage (``"95 %"``; empty when NaN)."""
+    return "" if not np.isfinite(share) else f"{100 * share:.0f} %"
+
+
+def flips(paired_runs: int, same_verdict_share: float) -> str:
+    """Return how many members the policy flips, as ``"1 of 16 members"``.
+
+    Parameters
+    ----------
+    paired_runs : int
+        Members where the indicator is defined with and without the policy.
+    same_verdict_share : float
+        Share of them with the same verdict.
+    """
+    n = int(paired_runs)
+    return f"{round((1 - same_verdict_share) * n)} of {n} members" if n else ""
 
 
 def format_verdicts(v: Verdicts) -> str:
@@ -299,23 +315,92 @@ def format_verdicts(v: Verdicts) -> str:
     t = v.table[v.table["scenario"] != v.counterfactual]
     rows = []
     for r in t.itertuples():
+        flipped = flips(r.paired_runs, r.same_verdict_share)
         flag = ("" if pd.isna(r.decided_by_policy)
-                else "decided" if r.decided_by_policy else NOT_DECIDED.upper())
+                else f"policy flips {flipped}" if r.decided_by_policy else NOT_DECIDED.upper())
         diff = "" if not np.isfinite(r.policy_difference) else \
             f"{100 * r.policy_difference:+.0f} pts"
-        rows.append([short_name(r.kpi), r.scenario,
-                     f"{_pct(r.p_met)} [{_pct(r.ci_low)}-{_pct(r.ci_high)}]" if r.runs else "",
-                     _pct(r.p_met_no_policy), diff, _pct(r.same_verdict_share), flag,
-                     r.drivers])
-    drivers = any(rows_[-1] for rows_ in rows)
+        p_met = f"{percent(r.p_met)} [{100 * r.ci_low:.0f}-{100 * r.ci_high:.0f}]" \
+            if r.runs else ""
+        rows.append([short_name(r.kpi), r.scenario, p_met, percent(r.p_met_no_policy), diff,
+                     percent(r.same_verdict_share), flag, r.drivers])
+    drivers = any(row[-1] for row in rows)
     header = ["target", "scenario", "P(met) [95 %]", f"P(met) {v.counterfactual}",
-              "policy", "same verdict", "verdict"] + (["drivers (Sobol' ST±95 %)"]
-                                                       if drivers else [])
-    rows = [r if drivers else r[:-1] for r in rows]
+              "difference", "same verdict", "verdict"]
+    if drivers:
+        header.append("drivers (Sobol' ST±95 %)")
+    rows = [r[:len(header)] for r in rows]
     runs = int(t["runs"].max()) if len(t) else 0
-    title = (f"Verdicts with their odds ({runs} members; flagged {NOT_DECIDED!r} when the "
-             f"verdict is the same with and without it in >= {100 * v.threshold:g} % of them)")
-    text = format_text_table(header, rows, align="ll" + "r" * 4 + "ll"[: len(header) - 6],
-                             title=title)
-    lines = [text, *v.sentences(), *(f"note: {n}" for n in v.notes)]
-    return "\n".join(lines)
+    title = (f"Verdicts with their odds ({runs} members; {NOT_DECIDED!r} when the verdict "
+             f"is the same with and without the policy in >= {100 * v.threshold:g} % of them)")
+    text = format_text_table(header, rows, align="llrrrrl" + "l" * drivers, title=title)
+    return "\n".join([text, *v.sentences(), *(f"note: {n}" for n in v.notes)])
+
+
+def verdicts_from_files(ensemble: str | os.PathLike[str], scenarios: Sequence[str] | None = None,
+                        sensitivity: Sequence[str | os.PathLike[str]] = (), *,
+                        counterfactual: str = COUNTERFACTUAL) -> Verdicts:
+    """Return the verdicts of an ensemble file, with drivers from sensitivity tables.
+
+    Parameters
+    ----------
+    ensemble : path-like
+        A file of ``transfer-sim ensemble`` (with ``no-policy`` among its scenarios
+        for the counterfactual's columns).
+    scenarios : sequence of str, optional
+        Scenarios to give verdicts for; the ensemble's by default.
+    sensitivity : sequence of path-like
+        Tables of ``transfer-sim sensitivity --method sobol``, one scenario each.
+    counterfactual : str
+        The scenario without the policy.
+
+    Raises
+    ------
+    InputError
+        A file that cannot be read, or two tables of the same scenario.
+    """
+    from transfer_sim.analysis.probabilities import ensemble_values, open_ensemble
+
+    drivers = None
+    if sensitivity:
+        tables = [load_indices(p) for p in sensitivity]
+        seen: dict[str, str] = {}
+        for path, t in zip(sensitivity, tables, strict=True):
+            for scen in dict.fromkeys(t["scenario"]):
+                if scen in seen:
+                    raise InputError(f"a second sensitivity table of scenario {scen!r} (the "
+                                     f"first is {seen[scen]}); allowed: one table a scenario",
+                                     file=str(path), key="sensitivity")
+                seen[scen] = str(path)
+        drivers = top_drivers(pd.concat(tables, ignore_index=True))
+    with open_ensemble(ensemble) as ds:
+        values = ensemble_values(ds).load()
+    v = verdicts(values, scenarios, counterfactual=counterfactual, drivers=drivers)
+    if drivers is not None:
+        ran = set(v.table.loc[v.table["runs"] > 0, "scenario"])
+        absent = sorted(ran - set(drivers["scenario"]) - {counterfactual})
+        if absent:
+            note = f"no sensitivity table of {', '.join(absent)}: its drivers are left empty"
+            v = Verdicts(v.table, (*v.notes, note), v.threshold, v.counterfactual)
+    return v
+
+
+def with_verdicts(kpis: pd.DataFrame, v: Verdicts) -> pd.DataFrame:
+    """Return a KPI table with the verdict columns (:data:`VERDICT_COLUMNS`) joined in.
+
+    Parameters
+    ----------
+    kpis : pandas.DataFrame
+        :func:`transfer_sim.analysis.kpis.kpi_table`.
+    v : Verdicts
+        The verdicts of the same scenarios.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``kpis`` with the columns filled on the targets' rows and empty elsewhere.
+    """
+    right = v.table[["scenario", "kpi", *VERDICT_COLUMNS]]
+    out = kpis.merge(right, on=["scenario", "kpi"], how="left")
+    out["runs"] = out["runs"].astype("Int64")
+    return out
