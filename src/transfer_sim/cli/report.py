@@ -70,8 +70,8 @@ def _report(args: argparse.Namespace) -> int:
 
         names = [s.name for s in scenarios]
         v = verdicts_from_files(args.ensemble, names, args.sensitivity)
-        sources = ", ".join(str(p.name) for p in (args.ensemble, *args.sensitivity))
-        lead = [verdict_section(v, source=sources)]
+        lead = [verdict_section(v, source=args.ensemble.name,
+                                indices=", ".join(p.name for p in args.sensitivity))]
         extra = ensemble_file_sections(args.ensemble)
     make_report(scenarios, args.output, reference=reference, engine=args.engine,
                 attribute_last=not args.no_attribution, command=command_line(args),

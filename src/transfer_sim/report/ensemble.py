@@ -22,7 +22,7 @@ from transfer_sim.analysis.verdicts import (
     percent,
 )
 from transfer_sim.plotting.uncertainty import fan_charts, probability_chart
-from transfer_sim.report.html import Section, figure_html, table_html
+from transfer_sim.report.html import Section, display_unit, figure_html, table_html
 
 __all__ = ["report_sections", "ensemble_file_sections", "verdict_section", "VERDICT_TITLE"]
 
@@ -79,13 +79,13 @@ def _verdict_row(r: pd.Series) -> str:
                 f"{flips(r['paired_runs'], r['same_verdict_share'])}</td>")
     else:
         flag = f'<td class="verdict not-decided"><b>{html.escape(NOT_DECIDED)}</b></td>'
-    p_met = (f"{percent(r['p_met'])} [{percent(r['ci_low'])}–{percent(r['ci_high'])}]"
+    p_met = (f"{percent(r['p_met'])} [{100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f}]"
              if r["runs"] else "")
     diff = ("" if not np.isfinite(r["policy_difference"])
             else f"{100 * r['policy_difference']:+.0f} pts")
     cells = [f"<td>{html.escape(str(r['label']))}</td>",
              f"<td>{html.escape(str(r['scenario']))}</td>",
-             f'<td class="num">≥ {r["target"]:,g} {html.escape(str(r["unit"]))}</td>',
+             f'<td class="num">≥ {r["target"]:,g} {html.escape(display_unit(str(r["unit"])))}</td>',
              f'<td class="num">{p_met}</td>',
              f'<td class="num">{percent(r["p_met_no_policy"])}</td>',
              f'<td class="num">{diff}</td>',
@@ -94,7 +94,7 @@ def _verdict_row(r: pd.Series) -> str:
     return f'<tr data-kpi="{html.escape(str(r["kpi"]))}">' + "".join(cells) + "</tr>"
 
 
-def verdict_section(v: Verdicts, *, source: str = "") -> Section:
+def verdict_section(v: Verdicts, *, source: str = "", indices: str = "") -> Section:
     """Return the report's verdict section: each target's verdict with its odds.
 
     Parameters
@@ -102,7 +102,9 @@ def verdict_section(v: Verdicts, *, source: str = "") -> Section:
     v : Verdicts
         :func:`transfer_sim.analysis.verdicts.verdicts`.
     source : str
-        Where the ensemble (and the sensitivity tables) came from, for the text.
+        The ensemble file's name, for the text.
+    indices : str
+        The sensitivity tables' names, for the drivers' note.
 
     Returns
     -------
@@ -130,9 +132,10 @@ def verdict_section(v: Verdicts, *, source: str = "") -> Section:
     body = "".join(_verdict_row(r) for _, r in t.iterrows())
     table = (f'<table class="verdicts"><thead><tr>{head}</tr></thead><tbody>{body}'
              "</tbody></table>")
+    from_ = f", {html.escape(indices)}" if indices else ""
     drivers = (f'<p class="note">Drivers: the {TOP_DRIVERS} uncertainties with the largest '
                "Sobol' total-order index of the target's indicator in "
-               f"{TARGET_YEAR} (transfer-sim sensitivity); “(wide)”: the interval's "
+               f"{TARGET_YEAR} (transfer-sim sensitivity{from_}); “(wide)”: the interval's "
                f"half-width is at least {100 * WIDE_INTERVAL:g} % of the index, so its rank "
                "is not resolved by the sample.</p>") if t["drivers"].astype(bool).any() else (
         '<p class="note">Drivers: give <code>--sensitivity S.csv</code> (transfer-sim '

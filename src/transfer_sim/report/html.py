@@ -58,6 +58,7 @@ __all__ = [
     "Section",
     "figure_html",
     "table_html",
+    "display_unit",
     "kpi_table_html",
     "levers_html",
     "attribution_html",
@@ -163,7 +164,8 @@ def table_html(frame: pd.DataFrame, *, numeric_format: str = "{:,.4g}") -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _unit(units: str) -> str:
+def display_unit(units: str) -> str:
+    """Return a model unit as a reader writes it (``yiyuan`` -> 亿元, ``wanren`` -> 万人)."""
     out = str(units).replace("yiyuan/yikWh", "元/kWh")
     for word, zh in (("yiyuan", "亿元"), ("wanren", "万人"), ("yikWh", "亿kWh"),
                      ("Year", "year"), ("Dmnl", "dimensionless")):
@@ -202,7 +204,7 @@ def kpi_table_html(table: pd.DataFrame, colors: Mapping[str, str]) -> str:
         first = sub.iloc[0]
         target = "" if pd.isna(first["target"]) else f"≥ {first['target']:,g}"
         cells = [f"<td>{html.escape(str(first['label']))}</td>",
-                 f"<td>{html.escape(_unit(str(first['unit'])))}</td>",
+                 f"<td>{html.escape(display_unit(str(first['unit'])))}</td>",
                  f'<td class="num">{html.escape(target)}</td>']
         for name in names:
             r = sub.loc[name]
@@ -263,7 +265,7 @@ def levers_html(scenarios: Sequence[Any], *, reference: str | None = None,
         cells = [f'<td title="{html.escape(lever.description, quote=True)}"><code>'
                  f"{html.escape(lever.name)}</code></td>",
                  f"<td>{html.escape(lever.section)}</td>",
-                 f"<td>{html.escape(_unit(lever.unit))}</td>"]
+                 f"<td>{html.escape(display_unit(lever.unit))}</td>"]
         for name in names:
             cls = ""
             if ref is not None and name != reference:
@@ -311,7 +313,7 @@ def attribution_html(attr: Attribution, *, color: str = "#1f77b4") -> str:
                         caption="Bars: Shapley contribution; diamonds: the lever alone; "
                                 "dashed line: total change.")
     table = attr.table()
-    table["unit"] = table["unit"].map(_unit)
+    table["unit"] = table["unit"].map(display_unit)
     cols = ["kpi", "lever", "contribution", "alone", "interaction", "unit", "levers"]
     return (intro + chart + _attribution_wide(attr)
             + "<details><summary>every lever and indicator: contribution, alone, interaction"
@@ -321,7 +323,7 @@ def attribution_html(attr: Attribution, *, color: str = "#1f77b4") -> str:
 def _attribution_wide(attr: Attribution) -> str:
     """Shapley contributions: a row per lever, a column per indicator, then the totals."""
     head = "<th>lever</th>" + "".join(
-        f"<th>{html.escape(k)}<br><small>[{html.escape(_unit(u))}]</small></th>"
+        f"<th>{html.escape(k)}<br><small>[{html.escape(display_unit(u))}]</small></th>"
         for k, u in zip(attr.kpis, attr.units, strict=True))
     sum_alone = attr.alone.sum(axis=0)
     rows = [(p.name, attr.shapley[i]) for i, p in enumerate(attr.players)]
