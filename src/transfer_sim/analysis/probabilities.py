@@ -55,7 +55,13 @@ def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float,
     Returns
     -------
     tuple of float
-        ``(low, high)`` in [0, 1]; ``(nan, nan)`` when ``n`` is 0.
+        ``(low, high)`` in [0, 1], with ``low <= successes / n <= high``;
+        ``(nan, nan)`` when ``n`` is 0.
+
+    Examples
+    --------
+    >>> wilson_interval(0, 500)[0], wilson_interval(500, 500)[1]
+    (0.0, 1.0)
     """
     if n <= 0:
         return (math.nan, math.nan)
@@ -63,7 +69,8 @@ def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float,
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # clamped to contain p: at 0 or n successes rounding can put a bound past it
+    return (max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half)))
 
 
 def target_probabilities(ds: xr.Dataset, year: float = TARGET_YEAR) -> pd.DataFrame:

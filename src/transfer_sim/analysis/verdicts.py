@@ -50,8 +50,8 @@ COUNTERFACTUAL = DEFAULT_REFERENCE
 #: Uncertainties named beside each target.
 TOP_DRIVERS = 3
 #: A total-order index is marked "wide" when the half-width of its bootstrap interval
-#: is at least this share of the index: its rank among the drivers is then not resolved
-#: by the sample (raise ``transfer-sim sensitivity --runs``).
+#: is at least this share of the index: the index is then poorly estimated by the sample
+#: (raise ``transfer-sim sensitivity --runs``); close indices may overlap without it.
 WIDE_INTERVAL = 0.5
 #: Columns a verdict table adds to the KPI CSV, in order.
 VERDICT_COLUMNS = ("runs", "p_met", "p_met_no_policy", "policy_difference",
@@ -252,14 +252,16 @@ def top_drivers(indices: pd.DataFrame, top: int = TOP_DRIVERS) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``scenario, kpi, rank, parameter, st, conf, runs, wide``, ranked by
-        ``st`` (ties by name). ``wide``: the interval's half-width is at least
+        ``st`` (ties by name); an index of 0 or below (no measurable effect) is
+        never a driver. ``wide``: the interval's half-width is at least
         :data:`WIDE_INTERVAL` of the index. A target whose indices are undefined
         (its indicator constant or undefined in some run) gets no rows.
     """
     rows = []
     st = indices[indices["kpi"].isin(TARGETS)]
     for (scen, kpi), sub in st.groupby(["scenario", "kpi"], sort=False):
-        sub = sub[np.isfinite(sub["value"].astype(float))]
+        value = sub["value"].astype(float)
+        sub = sub[np.isfinite(value) & (value > 0)]
         ranked = sub.sort_values(["value", "parameter"], ascending=[False, True]).head(top)
         for rank, r in enumerate(ranked.itertuples(), start=1):
             value, conf = float(r.value), float(r.conf)

@@ -133,14 +133,17 @@ def verdict_section(v: Verdicts, *, source: str = "", indices: str = "") -> Sect
     table = (f'<table class="verdicts"><thead><tr>{head}</tr></thead><tbody>{body}'
              "</tbody></table>")
     from_ = f", {html.escape(indices)}" if indices else ""
-    drivers = (f'<p class="note">Drivers: the {TOP_DRIVERS} uncertainties with the largest '
-               "Sobol' total-order index of the target's indicator in "
-               f"{TARGET_YEAR} (transfer-sim sensitivity{from_}); “(wide)”: the interval's "
-               f"half-width is at least {100 * WIDE_INTERVAL:g} % of the index, so its rank "
-               "is not resolved by the sample.</p>") if t["drivers"].astype(bool).any() else (
-        '<p class="note">Drivers: give <code>--sensitivity S.csv</code> (transfer-sim '
-        "sensitivity SCENARIO --method sobol) to name the uncertainties that drive each "
-        "target.</p>")
+    if t["drivers"].astype(bool).any():
+        drivers = (f'<p class="note">Drivers: the {TOP_DRIVERS} uncertainties with the largest '
+                   "Sobol' total-order index of the target's indicator in "
+                   f"{TARGET_YEAR} (transfer-sim sensitivity{from_}); “(wide)”: the "
+                   f"interval's half-width is at least {100 * WIDE_INTERVAL:g} % of the index, "
+                   "which the sample then estimates poorly (close indices may overlap "
+                   "without it).</p>")
+    else:
+        drivers = ('<p class="note">Drivers: give <code>--sensitivity S.csv</code> '
+                   "(transfer-sim sensitivity SCENARIO --method sobol) to name the "
+                   "uncertainties that drive each target.</p>")
     notes = "".join(f'<p class="note">Note: {html.escape(n)}.</p>' for n in v.notes)
     return Section(VERDICT_TITLE, words + intro + table + drivers + notes, "verdicts")
 
