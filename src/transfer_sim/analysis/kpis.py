@@ -31,7 +31,7 @@ from transfer_sim.io.tables import format_text_table
 
 __all__ = ["KPIS", "Kpi", "kpi_table", "kpi_series", "kpi_values", "format_table", "by_scenario",
            "required_variables", "net_fiscal_return", "NET_FISCAL_RETURN", "TARGET_YEAR",
-           "BASE_YEAR", "Reading"]
+           "BASE_YEAR", "Reading", "KPI_CSV_COLUMNS"]
 
 #: Year the document's targets refer to (end of the 12th Five-Year Plan).
 TARGET_YEAR = 2015
@@ -39,6 +39,9 @@ TARGET_YEAR = 2015
 BASE_YEAR = 2010
 
 Reading = Literal["stock", "flow", "share_of_increment"]
+#: Columns of the KPI CSV (``transfer-sim compare --kpis``); with ``--ensemble`` the
+#: verdict columns (:data:`transfer_sim.analysis.verdicts.VERDICT_COLUMNS`) follow.
+KPI_CSV_COLUMNS = ("scenario", "kpi", "year", "value", "unit", "target", "met")
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,16 @@ def _ensemble(args: argparse.Namespace) -> int:
     """Run every scenario once per sampled point of the uncertain constants.
 
     Write one NetCDF file. Blocks of runs are kept in OUT.nc.work/ until the end:
-    after an interruption, rerun the same command to resume.
+    after an interruption, rerun the same command to resume. Every scenario runs the
+    same sampled points, so with no-policy among them each target's verdict is also
+    compared member by member with and without the policy.
     """
-    from transfer_sim.analysis.probabilities import format_probabilities, target_probabilities
+    from transfer_sim.analysis.probabilities import (
+        ensemble_values,
+        format_probabilities,
+        probabilities_of,
+    )
+    from transfer_sim.analysis.verdicts import COUNTERFACTUAL, format_verdicts, verdicts
 
     scenarios = common.scenario_refs(args.scenarios)
     uncertainties = load_uncertainties(args.uncertainty)
@@ -59,5 +66,9 @@ def _ensemble(args: argparse.Namespace) -> int:
         raise
     print(f"wrote {out}", file=sys.stderr)
     with xr.open_dataset(out, engine="h5netcdf") as ds:
-        print(format_probabilities(target_probabilities(ds)))
+        values = ensemble_values(ds).load()
+    print(format_probabilities(probabilities_of(values)))
+    if COUNTERFACTUAL in values["scenario"].values and values.sizes["scenario"] > 1:
+        print()
+        print(format_verdicts(verdicts(values)))
     return 0

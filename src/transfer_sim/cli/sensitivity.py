@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kpi", action="append", choices=[k.name for k in KPIS], metavar="KPI",
                    help=f"indicator to analyse (repeatable; default: {', '.join(TARGET_KPIS)})")
     p.add_argument("-o", "--output", type=Path, required=True,
-                   help="indices table (CSV: kpi,method,parameter,index,value,conf,...)")
+                   help="indices table (CSV: scenario,kpi,method,parameter,index,value,conf,...)")
     p.add_argument("--figure", type=Path, help="bar charts of the indices (PNG, SVG or PDF)")
     p.add_argument("--runs-file", type=Path,
                    help="NetCDF file for the model runs (default: OUTPUT with .runs.nc)")
@@ -62,6 +62,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
                             seed=args.seed, engine=args.engine, workers=args.workers,
                             scheduler=args.scheduler, chunk_size=args.chunk_size,
                             progress=common.progress_for(args, "sensitivity"))
+    table.insert(0, "scenario", scenario.name)
     common.write_table(table, args.output)
     if args.figure is not None:
         chart = sensitivity_chart(table[table["index"].isin(["S1", "ST", "mu_star"])])

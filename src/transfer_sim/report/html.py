@@ -12,7 +12,8 @@ Adding sections
 ---------------
 Later analyses add their own parts through ``extra_sections``, a sequence of
 :class:`Section` (a title and an HTML fragment), placed after the attribution and
-before the levers and provenance, and listed in the contents. Use
+before the levers and provenance, and listed in the contents; ``lead_sections`` come
+first, before the indicator table (the verdicts of an ensemble). Use
 :func:`figure_html` to embed a figure and :func:`table_html` for a table::
 
     from transfer_sim.report.html import Section, figure_html, make_report
@@ -57,6 +58,7 @@ __all__ = [
     "Section",
     "figure_html",
     "table_html",
+    "display_unit",
     "kpi_table_html",
     "levers_html",
     "attribution_html",
@@ -79,7 +81,9 @@ th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; vertical-align: top; }
 th { background: #f3f3f3; text-align: left; } td.num { text-align: right;
      font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.met { background: #e3f4e1; } td.missed { background: #fbe3e1; }
-td.diff { background: #fff6cc; } .swatch { display: inline-block; width: 0.9em;
+td.diff { background: #fff6cc; } td.decided { background: #e3f4e1; }
+td.not-decided { background: #ececec; } p.verdict-summary { font-weight: bold; }
+.swatch { display: inline-block; width: 0.9em;
      height: 0.9em; border-radius: 2px; margin-right: 0.35em; vertical-align: -0.1em; }
 figure { margin: 1em 0; } figure img { max-width: 100%; height: auto;
      border: 1px solid #eee; } figcaption { font-size: 0.9em; color: #444; }
@@ -160,7 +164,8 @@ def table_html(frame: pd.DataFrame, *, numeric_format: str = "{:,.4g}") -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _unit(units: str) -> str:
+def display_unit(units: str) -> str:
+    """Return a model unit as a reader writes it (``yiyuan`` -> 亿元, ``wanren`` -> 万人)."""
     out = str(units).replace("yiyuan/yikWh", "元/kWh")
     for word, zh in (("yiyuan", "亿元"), ("wanren", "万人"), ("yikWh", "亿kWh"),
                      ("Year", "year"), ("Dmnl", "dimensionless")):
@@ -199,7 +204,7 @@ def kpi_table_html(table: pd.DataFrame, colors: Mapping[str, str]) -> str:
         first = sub.iloc[0]
         target = "" if pd.isna(first["target"]) else f"≥ {first['target']:,g}"
         cells = [f"<td>{html.escape(str(first['label']))}</td>",
-                 f"<td>{html.escape(_unit(str(first['unit'])))}</td>",
+                 f"<td>{html.escape(display_unit(str(first['unit'])))}</td>",
                  f'<td class="num">{html.escape(target)}</td>']
         for name in names:
             r = sub.loc[name]
@@ -260,7 +265,7 @@ def levers_html(scenarios: Sequence[Any], *, reference: str | None = None,
         cells = [f'<td title="{html.escape(lever.description, quote=True)}"><code>'
                  f"{html.escape(lever.name)}</code></td>",
                  f"<td>{html.escape(lever.section)}</td>",
-                 f"<td>{html.escape(_unit(lever.unit))}</td>"]
+                 f"<td>{html.escape(display_unit(lever.unit))}</td>"]
         for name in names:
             cls = ""
             if ref is not None and name != reference:
@@ -308,7 +313,7 @@ def attribution_html(attr: Attribution, *, color: str = "#1f77b4") -> str:
                         caption="Bars: Shapley contribution; diamonds: the lever alone; "
                                 "dashed line: total change.")
     table = attr.table()
-    table["unit"] = table["unit"].map(_unit)
+    table["unit"] = table["unit"].map(display_unit)
     cols = ["kpi", "lever", "contribution", "alone", "interaction", "unit", "levers"]
     return (intro + chart + _attribution_wide(attr)
             + "<details><summary>every lever and indicator: contribution, alone, interaction"
@@ -318,7 +323,7 @@ def attribution_html(attr: Attribution, *, color: str = "#1f77b4") -> str:
 def _attribution_wide(attr: Attribution) -> str:
     """Shapley contributions: a row per lever, a column per indicator, then the totals."""
     head = "<th>lever</th>" + "".join(
-        f"<th>{html.escape(k)}<br><small>[{html.escape(_unit(u))}]</small></th>"
+        f"<th>{html.escape(k)}<br><small>[{html.escape(display_unit(u))}]</small></th>"
         for k, u in zip(attr.kpis, attr.units, strict=True))
     sum_alone = attr.alone.sum(axis=0)
     rows = [(p.name, attr.shapley[i]) for i, p in enumerate(attr.players)]
@@ -409,7 +414,7 @@ def provenance_html(ds: xr.Dataset, scenarios: Sequence[Any], *, command: str | 
 def build_report(ds: xr.Dataset, scenarios: Sequence[Any], *, reference: str | None = None,
                  attribution: Attribution | None = None, command: str | None = None,
                  extra_sections: Sequence[Section] = (), notes: Sequence[str] = (),
-                 title: str | None = None) -> str:
+                 title: str | None = None, lead_sections: Sequence[Section] = ()) -> str:
     """Return the report's HTML from results already computed.
 
     Parameters
@@ -431,6 +436,8 @@ def build_report(ds: xr.Dataset, scenarios: Sequence[Any], *, reference: str | N
         Plain-text remarks shown under the title (e.g. why a part is missing).
     title : str, optional
         Page title.
+    lead_sections : sequence of Section
+        Sections placed first, before the indicator table.
 
     Returns
     -------
@@ -445,7 +452,7 @@ def build_report(ds: xr.Dataset, scenarios: Sequence[Any], *, reference: str | N
         raise InputError(f"reference {reference!r} is not among the scenarios", key="reference")
     colors = plotting.scenario_colors(ds)
     title = title or f"transfer-sim report: {', '.join(names)}"
-    sections: list[Section] = []
+    sections: list[Section] = list(lead_sections)
     table = kpi_table(ds)
     sections.append(Section("Indicators against the 2015 targets", (
         f'<p class="note">The document\'s five targets (T1-T5) and the fiscal indicators in '
@@ -532,7 +539,8 @@ def make_report(scenarios: Sequence[Any], path: str | Path, *,
                 reference: Any | None = None, engine: str = DEFAULT_ENGINE,
                 attribute_last: bool = True, command: str | None = None,
                 extra_sections: Sequence[Section] = (),
-                progress: Callable[[int, int], None] | None = None) -> Path:
+                progress: Callable[[int, int], None] | None = None,
+                lead_sections: Sequence[Section] = ()) -> Path:
     """Run the scenarios, attribute the last one, and write the report.
 
     Parameters
@@ -556,6 +564,8 @@ def make_report(scenarios: Sequence[Any], path: str | Path, *,
         More sections (see the module's docstring).
     progress : callable, optional
         ``progress(done, total)`` for the attribution runs.
+    lead_sections : sequence of Section
+        Sections placed first (see :func:`build_report`).
 
     Returns
     -------
@@ -582,5 +592,5 @@ def make_report(scenarios: Sequence[Any], path: str | Path, *,
                              f"{exc}")
     text = build_report(ds, chosen, reference=reference.name if reference else None,
                         attribution=attr, command=command, extra_sections=extra_sections,
-                        notes=notes)
+                        notes=notes, lead_sections=lead_sections)
     return write_report(text, path)
