@@ -138,6 +138,16 @@ class SimlinEngine(FactsEngine):
         return compile_module(self._model_for(specs))
 
     @property
+    def writer(self) -> str | None:
+        """How overrides reach the compiled modules (``"memory"``, ``"set_value"``).
+
+        ``None`` before the first WebAssembly run and on the bytecode VM.
+        """
+        if self.backend != "wasm" or not self._wasm:
+            return None
+        return "/".join(sorted({sim.writer for sim in self._wasm.values()}))
+
+    @property
     def model(self):  # noqa: ANN201 - simlin type
         """The loaded ``simlin.Model`` (for checks and loop analysis)."""
         return self._model
