@@ -39,8 +39,6 @@ def _warn_once(message: str) -> None:
 #: falls back to the VM, with one warning line, when libsimlin's compile function has
 #: another C signature or compiling fails. Chosen by ``$TRANSFER_SIM_SIMLIN_BACKEND``.
 BACKENDS = ("auto", "wasm", "vm")
-_NO_SLOTS = np.zeros(0, dtype=np.int64)
-_NO_VALUES = np.zeros(0)
 
 
 class SimlinEngine(FactsEngine):
@@ -184,7 +182,7 @@ class SimlinEngine(FactsEngine):
         """Return inputs as slots and values (checked as :func:`flat_overrides` checks them)."""
         expanded = expand_inputs(self._facts, inputs)
         if not expanded:
-            return _NO_SLOTS, _NO_VALUES
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
         slots, values = [], []
         for name, value in expanded.items():
             array = isinstance(value, ArrayInput)

@@ -54,8 +54,6 @@ LTM_DISCOVERY_MODE = False
 WRITERS = ("auto", "memory", "set_value")
 #: The environment variable that chooses among :data:`WRITERS`.
 WRITER_VARIABLE = "TRANSFER_SIM_SIMLIN_OVERRIDES"
-_NO_SLOTS = np.zeros(0, dtype=np.int64)
-_NO_VALUES = np.zeros(0)
 
 #: Live simulations, closed before the interpreter tears down wasmtime's module
 #: (its finalisers otherwise print "Exception ignored" at exit).
@@ -195,7 +193,7 @@ class WasmSimulation:
         # The model's own value of every slot at the start (constants keep theirs),
         # so that overrides equal to the default are not written.
         self._defaults: np.ndarray | None = None
-        self._defaults = self.run_slots(_NO_SLOTS, _NO_VALUES)[0]
+        self._defaults = self.run_slots(np.zeros(0, dtype=np.int64), np.zeros(0))[0]
         _LIVE.add(self)
 
     def _probe(self) -> OverrideLayout | None:
@@ -223,19 +221,10 @@ class WasmSimulation:
 
     def run(self, overrides: Mapping[str, float],
             columns: np.ndarray | None = None) -> np.ndarray:
-        """Run once from the model's defaults plus ``overrides`` (name -> value).
+        """Run once from the model's defaults plus ``overrides``.
 
-        Parameters
-        ----------
-        overrides : mapping
-            ``name`` or ``name[element]`` -> value.
-        columns : array of int, optional
-            The slots to return; all by default.
-
-        Returns
-        -------
-        numpy.ndarray
-            Saved steps x columns (a copy).
+        ``overrides`` maps ``name`` or ``name[element]`` to a value; ``columns`` and
+        the result are those of :meth:`run_slots`.
         """
         slots = np.fromiter((self.slot(name) for name in overrides), dtype=np.int64,
                             count=len(overrides))
@@ -286,9 +275,9 @@ class WasmSimulation:
         if error != 0:
             raise ModelError(f"Simlin (wasm) run failed (error code {error})")
         steps = int(self._saved_steps.value(store))
-        start = self._results_offset // 8
-        doubles = memory_view(self._memory, store).view("<f8")
-        table = doubles[start:start + steps * self.n_slots].reshape(steps, self.n_slots)
+        start, size = self._results_offset, steps * self.n_slots * 8
+        raw = memory_view(self._memory, store)[start:start + size]
+        table = raw.view("<f8").reshape(steps, self.n_slots)
         return table.copy() if columns is None else table[:, columns]
 
     def _refuse(self, slot: int, status: int) -> None:
