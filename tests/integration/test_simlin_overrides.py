@@ -70,6 +70,12 @@ def test_random_override_sets_give_the_same_runs(facts, sims):
         b = fallback.run_slots(slots[chosen], values)
         assert np.isfinite(a).any()
         np.testing.assert_array_equal(a, b)
+    # a repeated slot takes its last value, as repeated set_value calls do
+    first, second = np.flatnonzero(defaults)[:2]
+    pick = [first, second, first]
+    repeated, twice = slots[pick], np.array([2.0, 3.0, 1.0]) * defaults[pick]
+    np.testing.assert_array_equal(memory.run_slots(repeated, twice),
+                                  fallback.run_slots(repeated[1:], twice[1:]))
     # and a run afterwards with no overrides is the model's own run again
     np.testing.assert_array_equal(memory.run_slots(slots[:0], defaults[:0]),
                                   fallback.run({}))

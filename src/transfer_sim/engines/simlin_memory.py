@@ -75,10 +75,9 @@ class OverrideLayout:
     flag_value: np.ndarray
 
     def write(self, memory: np.ndarray, slots: np.ndarray, values: np.ndarray) -> None:
-        """Write ``values`` for settable ``slots`` into ``memory`` (a ``uint8`` array).
+        """Write ``values`` for distinct settable ``slots`` into ``memory`` (``uint8``).
 
-        Does exactly what ``set_value(slot, value)`` for each pair does, in order
-        (the last value of a repeated slot wins).
+        Does exactly what ``set_value(slot, value)`` for each pair does.
         """
         if self.flag_offset.shape[0]:
             memory[self.flag_offset[:, slots]] = self.flag_value[:, slots]

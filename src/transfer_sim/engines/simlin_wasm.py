@@ -240,7 +240,7 @@ class WasmSimulation:
         slots : array of int
             Slots of constants (:meth:`slot`).
         values : array of float
-            One value per slot.
+            One value per slot (of a repeated slot the last counts).
         columns : array of int, optional
             The slots to return; all by default.
 
@@ -255,6 +255,9 @@ class WasmSimulation:
             For a slot that is not a constant, or a failed run.
         """
         store = self._store
+        if slots.size > 1:  # a repeated slot: its last value, as set_value calls give
+            last = slots.size - 1 - np.unique(slots[::-1], return_index=True)[1]
+            slots, values = slots[last], values[last]
         if slots.size and self._defaults is not None:
             changed = values != self._defaults[slots]
             slots, values = slots[changed], values[changed]
