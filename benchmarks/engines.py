@@ -3,7 +3,10 @@
 For each engine: one run of the full model (2005-2020, the model's time step), then
 N runs with random in-bounds lever values (every lever drawn uniformly within its
 bounds; schedules as one value for all years; options drawn among their names).
-Prints runs/s, the per-run median, peak memory and the simlin/pysd ratio.
+Prints runs/s, the per-run median, peak memory and the simlin/pysd ratio. For Simlin
+also the floor of a run: the compiled simulation with no overrides and only ``time``
+read back. Simlin is measured with each override writer of ``--simlin-writers``
+(``auto``: into the module's memory; ``set_value``: one call per element, the fallback).
 
 Each engine is measured in its own subprocess so that peak memory (max RSS) belongs
 to that engine alone.
@@ -12,6 +15,7 @@ Usage::
 
     python benchmarks/engines.py                 # 1000 simlin runs, 3 pysd runs
     python benchmarks/engines.py --pysd-runs 0   # Simlin only (PySD takes ~90 s a run)
+    python benchmarks/engines.py --simlin-writers auto   # the default writer alone
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from datetime import date
 import numpy as np
 
 from transfer_sim.analysis.kpis import required_variables
-from transfer_sim.engines import get_engine
+from transfer_sim.engines import RunSpec, get_engine
+from transfer_sim.engines.simlin_wasm import WRITER_VARIABLE
 from transfer_sim.inputs import levers
 from transfer_sim.inputs.scenarios import Scenario
 from transfer_sim.run.plan import plan
@@ -83,16 +88,35 @@ def measure(engine_name: str, runs: int, seed: int) -> dict[str, float]:
             raise SystemExit(f"{engine_name}: non-finite output for {spec.inputs}")
     total = time.perf_counter() - t_all
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"backend": getattr(engine, "backend", engine_name), "first_run_s": first,
-            "full_run_s": full, "runs": runs,
-            "runs_per_s": runs / total, "median_ms": 1e3 * statistics.median(times),
-            "peak_mb": peak_mb}
+    backend = getattr(engine, "backend", engine_name)
+    if getattr(engine, "writer", None):
+        backend = f"{backend}, {engine.writer}"
+    out = {"backend": backend, "first_run_s": first, "full_run_s": full, "runs": runs,
+           "runs_per_s": runs / total, "median_ms": 1e3 * statistics.median(times),
+           "peak_mb": peak_mb}
+    if engine_name == "simlin" and specs:
+        out["floor_ms"] = _floor_ms(engine, specs[0], min(runs, 200))
+    return out
 
 
-def _child(engine_name: str, runs: int, seed: int) -> dict[str, float]:
+def _floor_ms(engine, like: RunSpec, runs: int) -> float:
+    """Median time of a run with no overrides that reads back only ``time``."""
+    spec = RunSpec(final_time=like.final_time, time_step=like.time_step,
+                   saveper=like.saveper, variables=[])
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        engine.run(spec)
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)
+
+
+def _child(engine_name: str, runs: int, seed: int,
+           env: dict[str, str] | None = None) -> dict[str, float]:
     out = subprocess.run([sys.executable, __file__, "--child", engine_name, "--runs",
                           str(runs), "--seed", str(seed)],
-                         capture_output=True, text=True, check=True, env=os.environ.copy())
+                         capture_output=True, text=True, check=True,
+                         env={**os.environ, **(env or {})})
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -101,6 +125,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--simlin-runs", type=int, default=1000)
     parser.add_argument("--pysd-runs", type=int, default=3)
+    parser.add_argument("--simlin-writers", default="auto,set_value",
+                        help="Simlin override writers to measure, comma-separated")
     parser.add_argument("--seed", type=int, default=20111)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, help=argparse.SUPPRESS)
@@ -114,7 +140,10 @@ def main() -> None:
 
     translated_model_path()
     model_facts()
-    res = {"simlin": _child("simlin", args.simlin_runs, args.seed)}
+    res = {}
+    for writer in args.simlin_writers.split(","):
+        key = "simlin" if writer == "auto" else f"simlin-{writer}"
+        res[key] = _child("simlin", args.simlin_runs, args.seed, {WRITER_VARIABLE: writer})
     if args.pysd_runs > 0:
         res["pysd"] = _child("pysd", args.pysd_runs, args.seed)
     cpu = platform.processor() or platform.machine()
@@ -122,15 +151,20 @@ def main() -> None:
           f"Python {platform.python_version()}")
     print("one full run = 2005-2020 at the model's time step, all outputs; "
           "loop = random in-bounds levers, KPI outputs")
-    header = f"{'engine':15} {'full run':>10} {'loop runs':>10} {'runs/s':>10} " \
+    header = f"{'engine':24} {'full run':>10} {'loop runs':>10} {'runs/s':>10} " \
              f"{'median':>10} {'peak RSS':>10}"
     print(header)
     print("-" * len(header))
     for name, r in res.items():
-        label = f"{name} ({r['backend']})" if r["backend"] != name else name
-        print(f"{label:15} {r['full_run_s'] * 1e3:8.1f}ms {r['runs']:10d} {r['runs_per_s']:10.2f} "
+        engine = name.partition("-")[0]
+        label = f"{engine} ({r['backend']})" if r["backend"] != engine else engine
+        print(f"{label:24} {r['full_run_s'] * 1e3:8.1f}ms {r['runs']:10d} {r['runs_per_s']:10.2f} "
               f"{r['median_ms']:8.2f}ms {r['peak_mb']:8.0f}MB")
-    if "pysd" not in res:
+    floor = next((r["floor_ms"] for r in res.values() if "floor_ms" in r), None)
+    if floor is not None:
+        print(f"simlin floor: {floor:.2f} ms a run (the compiled simulation, no overrides, "
+              f"only time read back), {1e3 / floor:.0f} runs/s at most")
+    if "pysd" not in res or "simlin" not in res:
         return
     s, p = res["simlin"], res["pysd"]
     print(f"ratio simlin/pysd: full run {p['full_run_s'] / s['full_run_s']:.0f}x faster, "

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from transfer_sim.engines.base import FactsEngine, RawResult, RunSpec, flat_overrides
+from transfer_sim.engines.base import (
+    ArrayInput,
+    FactsEngine,
+    RawResult,
+    RunSpec,
+    expand_inputs,
+    flat_overrides,
+)
 from transfer_sim.engines.simlin_wasm import WasmSimulation, compile_module, wasm_problem
 from transfer_sim.errors import ModelError
 from transfer_sim.model.core import cache_dir, write_cache_file
@@ -68,7 +75,7 @@ class SimlinEngine(FactsEngine):
         self._requested = backend or os.environ.get("TRANSFER_SIM_SIMLIN_BACKEND", "auto")
         self.backend = self._choose_backend(self._requested)
         self._wasm: dict[tuple[float, float, float], WasmSimulation] = {}
-        self._columns: dict[tuple[tuple[float, float, float], str], object] = {}
+        self._columns: dict[tuple, np.ndarray] = {}
         self._simlin = simlin
         super().__init__(model_path)
         self._text = self.model_path.read_text(encoding="utf-8")
@@ -129,6 +136,16 @@ class SimlinEngine(FactsEngine):
         return compile_module(self._model_for(specs))
 
     @property
+    def writer(self) -> str | None:
+        """How overrides reach the compiled modules (``"memory"``, ``"set_value"``).
+
+        ``None`` before the first WebAssembly run and on the bytecode VM.
+        """
+        if self.backend != "wasm" or not self._wasm:
+            return None
+        return "/".join(sorted({sim.writer for sim in self._wasm.values()}))
+
+    @property
     def model(self):  # noqa: ANN201 - simlin type
         """The loaded ``simlin.Model`` (for checks and loop analysis)."""
         return self._model
@@ -151,24 +168,45 @@ class SimlinEngine(FactsEngine):
                 return None
         return self._wasm[specs]
 
-    def _column(self, specs: tuple[float, float, float], sim: WasmSimulation,
-                name: str) -> object:
-        key = (specs, name)
+    def _slots(self, specs: tuple[float, float, float], sim: WasmSimulation, name: str,
+               elements: tuple[str, ...] | None = None) -> np.ndarray:
+        """Return the slots of ``name``, or of ``name[e]`` for each of ``elements``."""
+        key = (specs, name, elements)
         if key not in self._columns:
-            if name in self._subscripted:
-                self._columns[key] = [sim.slot(f"{name}[{s}]") for s in self._facts.sectors]
-            else:
-                self._columns[key] = sim.slot(name)
+            names = [name] if elements is None else [f"{name}[{e}]" for e in elements]
+            self._columns[key] = np.array([sim.slot(n) for n in names], dtype=np.int64)
         return self._columns[key]
+
+    def _slot_values(self, specs: tuple[float, float, float], sim: WasmSimulation,
+                     inputs) -> tuple[np.ndarray, np.ndarray]:
+        """Return inputs as slots and values (checked as :func:`flat_overrides` checks them)."""
+        expanded = expand_inputs(self._facts, inputs)
+        if not expanded:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        slots, values = [], []
+        for name, value in expanded.items():
+            array = isinstance(value, ArrayInput)
+            slots.append(self._slots(specs, sim, name, value.elements if array else None))
+            values.append(value.values if array else [value])
+        return np.concatenate(slots), np.concatenate(values)
 
     def _run_wasm(self, spec: RunSpec, specs: tuple[float, float, float]) -> RawResult | None:
         sim = self._wasm_for(specs)
         if sim is None:
             return None
-        table = sim.run(self._overrides(spec.inputs))
         names = list(spec.variables) if spec.variables is not None else self._outputs
-        data = {name: table[:, self._column(specs, sim, name)] for name in names}
-        return RawResult(time=table[:, sim.slot("time")], data=data)
+        sectors = self._facts.sectors
+        columns = [self._slots(specs, sim, name, sectors if name in self._subscripted else None)
+                   for name in ["time", *names]]
+        table = sim.run_slots(*self._slot_values(specs, sim, spec.inputs),
+                              columns=np.concatenate(columns))
+        data, start = {}, 0
+        for name, cols in zip(["time", *names], columns, strict=True):
+            block = table[:, start:start + cols.size]
+            data[name] = block if name in self._subscripted else block[:, 0]
+            start += cols.size
+        time = data.pop("time")
+        return RawResult(time=time, data=data)
 
     def run(self, spec: RunSpec) -> RawResult:
         """Run the model once from its defaults plus ``spec.inputs``."""

@@ -13,11 +13,18 @@ The module exports ``set_value(slot, value)``, ``clear_values()``, ``reset()``,
 (``saved_steps`` rows of ``n_slots`` doubles) from ``results_offset``. The layout
 blob names each slot: ``n_slots``, ``n_chunks``, ``results_offset`` (u64 each), a
 u32 count, then per variable a u32 name length, the name and a u64 slot.
+
+A run writes its overrides into the module's memory in one go, at the places that
+``set_value`` writes to, probed at start-up
+(:mod:`~transfer_sim.engines.simlin_memory`; ``set_value`` calls are the fallback,
+:data:`WRITERS`), and reads back only the columns asked for.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
+import os
 import struct
 import weakref
 from collections.abc import Mapping
@@ -25,10 +32,13 @@ from typing import Any
 
 import numpy as np
 
+from transfer_sim.engines.simlin_memory import OverrideLayout, memory_view, probe
 from transfer_sim.errors import ModelError
 
 __all__ = ["compile_module", "WasmSimulation", "wasm_available", "wasm_problem",
-           "EXPECTED_SIGNATURE"]
+           "EXPECTED_SIGNATURE", "WRITERS", "WRITER_VARIABLE"]
+
+_LOG = logging.getLogger(__name__)
 
 #: The C signature of ``simlin_model_compile_to_wasm`` this module calls (pysimlin
 #: 0.8.5, pinned in ``pyproject.toml``); checked before use, since it is private API.
@@ -38,6 +48,12 @@ EXPECTED_SIGNATURE = ("void(*)(struct SimlinModel *, _Bool, _Bool, uint8_t * *, 
 LTM_ENABLED = False
 #: ... and no LTM loop discovery.
 LTM_DISCOVERY_MODE = False
+#: How overrides reach the module: written into its memory at the places probed at
+#: start-up (``memory``), one ``set_value`` call per element (``set_value``, the
+#: fallback), or ``auto``: memory when the probe succeeds, else ``set_value``.
+WRITERS = ("auto", "memory", "set_value")
+#: The environment variable that chooses among :data:`WRITERS`.
+WRITER_VARIABLE = "TRANSFER_SIM_SIMLIN_OVERRIDES"
 
 #: Live simulations, closed before the interpreter tears down wasmtime's module
 #: (its finalisers otherwise print "Exception ignored" at exit).
@@ -127,21 +143,32 @@ def _parse_layout(layout: bytes) -> tuple[int, int, dict[str, int]]:
 class WasmSimulation:
     """One compiled model instance; runs are sequential and independent.
 
+    Overrides are written into the module's memory in one go when the layout of
+    ``set_value``'s writes could be probed (:mod:`transfer_sim.engines.simlin_memory`),
+    else one ``set_value`` call per changed element; :attr:`writer` says which.
+
     Parameters
     ----------
     model : simlin.Model
         A loaded model (its time settings are compiled in).
+    writer : {"auto", "memory", "set_value"}, optional
+        How overrides reach the module (:data:`WRITERS`);
+        ``$TRANSFER_SIM_SIMLIN_OVERRIDES`` or ``auto`` by default.
     """
 
-    def __init__(self, model: Any):
+    def __init__(self, model: Any, writer: str | None = None):
         import wasmtime
 
+        writer = writer or os.environ.get(WRITER_VARIABLE, "auto")
+        if writer not in WRITERS:
+            raise ModelError(f"${WRITER_VARIABLE}: unknown override writer {writer!r}; "
+                             f"allowed: {', '.join(WRITERS)}")
         wasm, layout = compile_module(model)
         self.n_slots, self._results_offset, self.slots = _parse_layout(layout)
         config = wasmtime.Config()
         # Compile on this thread: wasmtime's parallel compilation runs a thread pool
         # that does not survive fork(), and a forked ensemble worker compiling its
-        # own module would deadlock. Serial compilation of this module takes ~0.1 s.
+        # own module would deadlock. Serial compilation of this module takes ~0.2 s.
         config.parallel_compilation = False
         engine = wasmtime.Engine(config)
         self._engine = engine
@@ -155,11 +182,24 @@ class WasmSimulation:
         self._memory = ex["memory"]
         self._saved_steps = ex["saved_steps"]
         self._get_error = ex["get_error"]
+        self._layout = None if writer == "set_value" else self._probe()
+        if self._layout is None and writer == "memory":
+            raise ModelError("Simlin (wasm): the layout of set_value's writes could not be "
+                             f"probed; set {WRITER_VARIABLE}=set_value")
+        if self._layout is None and writer == "auto":
+            _LOG.debug("Simlin (wasm): overrides through set_value (layout not probed)")
+        #: How overrides reach the module: ``"memory"`` or ``"set_value"``.
+        self.writer = "set_value" if self._layout is None else "memory"
         # The model's own value of every slot at the start (constants keep theirs),
-        # so that overrides equal to the default need no call into the module:
-        # each call through wasmtime's Python API costs ~40 us.
-        self._defaults = self._simulate({})[0].copy()
+        # so that overrides equal to the default are not written.
+        self._defaults: np.ndarray | None = None
+        self._defaults = self.run_slots(np.zeros(0, dtype=np.int64), np.zeros(0))[0]
         _LIVE.add(self)
+
+    def _probe(self) -> OverrideLayout | None:
+        store = self._store
+        return probe(self.n_slots, lambda slot, value: self._set_value(store, slot, value),
+                     lambda: self._clear(store), lambda: memory_view(self._memory, store))
 
     def close(self) -> None:
         """Release the wasmtime store and engine (the object is unusable after)."""
@@ -179,33 +219,70 @@ class WasmSimulation:
         except KeyError:
             raise ModelError(f"Simlin (wasm): no variable {name!r}") from None
 
-    def run(self, overrides: Mapping[str, float]) -> np.ndarray:
+    def run(self, overrides: Mapping[str, float],
+            columns: np.ndarray | None = None) -> np.ndarray:
         """Run once from the model's defaults plus ``overrides``.
+
+        ``overrides`` maps ``name`` or ``name[element]`` to a value; ``columns`` and
+        the result are those of :meth:`run_slots`.
+        """
+        slots = np.fromiter((self.slot(name) for name in overrides), dtype=np.int64,
+                            count=len(overrides))
+        values = np.fromiter(overrides.values(), dtype=float, count=len(overrides))
+        return self.run_slots(slots, values, columns)
+
+    def run_slots(self, slots: np.ndarray, values: np.ndarray,
+                  columns: np.ndarray | None = None) -> np.ndarray:
+        """Run once from the model's defaults with ``values`` at ``slots``.
+
+        Parameters
+        ----------
+        slots : array of int
+            Slots of constants (:meth:`slot`).
+        values : array of float
+            One value per slot (of a repeated slot the last counts).
+        columns : array of int, optional
+            The slots to return; all by default.
 
         Returns
         -------
         numpy.ndarray
-            Saved steps x slots (a copy).
-        """
-        changed = {}
-        for name, value in overrides.items():
-            slot = self.slot(name)
-            if float(value) != self._defaults[slot]:
-                changed[slot] = (name, float(value))
-        return self._simulate(changed)
+            Saved steps x columns (a copy).
 
-    def _simulate(self, changed: Mapping[int, tuple[str, float]]) -> np.ndarray:
-        self._clear(self._store)
-        for slot, (name, value) in changed.items():
-            status = self._set_value(self._store, slot, value)
-            if status != 0:
-                raise ModelError(f"Simlin (wasm): cannot set {name!r} (status {status})")
-        self._reset(self._store)
-        self._run(self._store)
-        error = self._get_error(self._store)
+        Raises
+        ------
+        ModelError
+            For a slot that is not a constant, or a failed run.
+        """
+        store = self._store
+        if slots.size > 1:  # a repeated slot: its last value, as set_value calls give
+            last = slots.size - 1 - np.unique(slots[::-1], return_index=True)[1]
+            slots, values = slots[last], values[last]
+        if slots.size and self._defaults is not None:
+            changed = values != self._defaults[slots]
+            slots, values = slots[changed], values[changed]
+        self._clear(store)
+        if self._layout is not None:
+            bad = slots[~self._layout.settable[slots]]
+            if bad.size:
+                self._refuse(int(bad[0]), 1)
+            self._layout.write(memory_view(self._memory, store), slots, values)
+        else:
+            for slot, value in zip(slots.tolist(), values.tolist(), strict=True):
+                status = self._set_value(store, slot, value)
+                if status != 0:
+                    self._refuse(slot, status)
+        self._reset(store)
+        self._run(store)
+        error = self._get_error(store)
         if error != 0:
             raise ModelError(f"Simlin (wasm) run failed (error code {error})")
-        steps = int(self._saved_steps.value(self._store))
-        start = self._results_offset
-        raw = self._memory.read(self._store, start, start + steps * self.n_slots * 8)
-        return np.frombuffer(raw, dtype="<f8").reshape(steps, self.n_slots).copy()
+        steps = int(self._saved_steps.value(store))
+        start, size = self._results_offset, steps * self.n_slots * 8
+        raw = memory_view(self._memory, store)[start:start + size]
+        table = raw.view("<f8").reshape(steps, self.n_slots)
+        return table.copy() if columns is None else table[:, columns]
+
+    def _refuse(self, slot: int, status: int) -> None:
+        name = next((n for n, s in self.slots.items() if s == slot), f"slot {slot}")
+        raise ModelError(f"Simlin (wasm): cannot set {name!r} (status {status})")
