@@ -322,7 +322,7 @@ def test_a_scenarios_calibrated_parameters_apply_unless_sampled(tmp_path):
     scen = load_scenario("calibrated")
     assert scen.parameters  # the calibrated layer sets point estimates
     two = load_uncertainties("default")
-    keep = [u for u in two if u.name in ("competitor_attractiveness", "asset_life")]
+    keep = [u for u in two if u.name in ("investment_sensitivity", "asset_life")]
     unc = UncertaintySet(tuple(keep))
     out = tmp_path / "cal.nc"
     run_ensemble([scen], unc, runs=2, output=out, workers=1)
@@ -333,5 +333,5 @@ def test_a_scenarios_calibrated_parameters_apply_unless_sampled(tmp_path):
     raw = engine.run(plan(scen, extra_inputs=sampled, variables=[name]))
     np.testing.assert_array_equal(ds[name].isel(scenario=0, run=1).values, raw.data[name])
     prov = json.loads(ds.attrs["scenario_provenance"])["calibrated"]
-    assert prov["parameters_replaced_by_uncertainties"] == ["competitor_attractiveness"]
+    assert prov["parameters_replaced_by_uncertainties"] == ["investment_sensitivity"]
     assert "reinvestment_rate[chemicals]" in json.dumps(prov["parameters"])
