@@ -18,6 +18,7 @@ import pandas as pd
 
 from transfer_sim.analysis.kpis import kpi_table
 from transfer_sim.inputs.scenarios import DEFAULT_REFERENCE, Scenario, list_scenarios, load_scenario
+from transfer_sim.io.tables import verdict_cell
 from transfer_sim.model.core import default_scenarios_dir
 
 __all__ = ["calibrated_layers", "vintage_table", "render_vintages"]
@@ -98,8 +99,8 @@ def render_vintages(model_path: str | os.PathLike[str] | None = None) -> str:
     for _, rows in table.groupby("kpi", sort=False):
         rows = rows.set_index("vintage")
         first = rows.iloc[0]
-        cells = [f"{_mark(rows.at[v, 'policy'], rows.at[v, 'policy_met'])} / "
-                 f"{_mark(rows.at[v, 'no_policy'], rows.at[v, 'no_policy_met'])}"
+        cells = [f"{verdict_cell(rows.at[v, 'policy'], rows.at[v, 'policy_met'])} / "
+                 f"{verdict_cell(rows.at[v, 'no_policy'], rows.at[v, 'no_policy_met'])}"
                  for v in vintages]
         depends = "**yes**" if first["depends_on_vintage"] else "no"
         lines.append(f"| {first['label']} | {first['target']:,g} {first['unit']} | "
@@ -107,7 +108,3 @@ def render_vintages(model_path: str | os.PathLike[str] | None = None) -> str:
     layers = ", ".join(f"`{n}`" for n in dict.fromkeys(table["layer"]))
     return ("\n".join(lines) + f"\n\nLayers: {layers}; each runs the policy as written and "
             "`no-policy` with the parameters fitted to its vintage. ✗ = target missed.\n")
-
-
-def _mark(value: float, met: bool) -> str:
-    return f"{value:,.1f}" + ("" if met else " ✗")

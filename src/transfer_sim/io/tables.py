@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-__all__ = ["display_width", "format_text_table"]
+__all__ = ["display_width", "format_text_table", "markdown_cell", "verdict_cell"]
 
 
 def display_width(text: str) -> int:
@@ -66,3 +66,26 @@ def format_text_table(header: Sequence[str], rows: Sequence[Sequence[object]], *
         out.append("  ".join("-" * w for w in widths))
     out += [line(r) for r in cells[1:]]
     return "\n".join(out)
+
+
+def markdown_cell(text: object) -> str:
+    r"""Return ``text`` as one Markdown table cell: whitespace folded, ``|`` escaped.
+
+    Examples
+    --------
+    >>> markdown_cell("a |\n b"), markdown_cell("")
+    ('a \\| b', '—')
+    """
+    s = " ".join(str(text).split())
+    return s.replace("|", "\\|") if s else "—"
+
+
+def verdict_cell(value: float, met: bool) -> str:
+    """Return a target's value to one decimal, marked ``✗`` when the target is missed.
+
+    Examples
+    --------
+    >>> verdict_cell(46.0, False), verdict_cell(20000.04, True)
+    ('46.0 ✗', '20,000.0')
+    """
+    return f"{value:,.1f}" + ("" if met else " ✗")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transfer_sim.errors import ModelError
+from transfer_sim.io.tables import markdown_cell
 from transfer_sim.model.core import model_file
 
 __all__ = ["EXCLUDED_COLUMNS", "Boundary", "classify", "read_excluded", "render_boundary"]
@@ -125,10 +126,6 @@ def read_excluded(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     return rows
 
 
-def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
-
-
 def render_boundary(model_path: str | os.PathLike[str] | None = None,
                     excluded: str | os.PathLike[str] | None = None) -> str:
     """Render the boundary chart as Markdown: one row per model block, then the exclusions.
@@ -180,5 +177,5 @@ def render_boundary(model_path: str | os.PathLike[str] | None = None,
                   "out:", "", "| what the document names | where | why it is left out | "
                   "how it enters instead |", "|---|---|---|---|"]
     for row in read_excluded(excluded if excluded is not None else excluded_path(model_path)):
-        out.append("| " + " | ".join(_cell(row[c]) for c in EXCLUDED_COLUMNS) + " |")
+        out.append("| " + " | ".join(markdown_cell(row[c]) for c in EXCLUDED_COLUMNS) + " |")
     return "\n".join(out) + "\n"

@@ -51,6 +51,8 @@ import xarray as xr
 
 from transfer_sim.errors import ModelError
 from transfer_sim.io.atomic import atomic_write_text
+from transfer_sim.io.tables import markdown_cell as _cell
+from transfer_sim.io.tables import verdict_cell
 from transfer_sim.model.core import catalogue, default_scenarios_dir, model_file
 from transfer_sim.model.facts import CONSTANT_TYPES, model_facts
 from transfer_sim.model.loops import analyze as analyze_loops
@@ -406,11 +408,6 @@ def parameter_table(model_path: _PathArg = None, sources_path: _PathArg = None) 
 
 
 # --------------------------------------------------------------------------- rendering
-def _cell(text: object) -> str:
-    s = " ".join(str(text).split())
-    return s.replace("|", "\\|") if s else "—"
-
-
 def _matrix(da: xr.DataArray) -> str:
     rows_dim, cols_dim = da.dims[0], da.dims[1]
     rest = da.dims[2:]
@@ -564,8 +561,7 @@ def render_verdicts(model_path: str | os.PathLike[str] | None = None) -> str:
     for _, rows in table.groupby("kpi", sort=False):
         rows = rows.set_index("scenario")
         first = rows.iloc[0]
-        cells = [f"{rows.at[n, 'value']:,.1f}" + ("" if rows.at[n, "met"] else " ✗")
-                 for n in names]
+        cells = [verdict_cell(rows.at[n, "value"], rows.at[n, "met"]) for n in names]
         lines.append(f"| {first['label']} | {first['target']:,g} {first['unit']} | "
                      + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\n✗ = target missed.\n"
