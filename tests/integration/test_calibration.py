@@ -112,6 +112,7 @@ def test_parameters_the_data_do_not_see_are_reported_not_identifiable():
         assert "best fit" in table.loc[name, "note"]
         assert table.loc[name, "value"] == table.loc[name, "start"]
         assert name not in result.values
+        assert name not in result.correlations.columns  # correlations only of fitted ones
     assert not table.loc["productivity_growth", "fitted"]
     assert table.loc["productivity_growth", "value"] == P.model_values()["productivity_growth"]
     assert any("rank-deficient" in n for n in result.notes)

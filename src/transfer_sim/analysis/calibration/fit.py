@@ -272,10 +272,17 @@ def calibrate(observed: pd.DataFrame | str | os.PathLike[str] | None = None,
                              payoff_start=payoffs["start"], payoff=payoffs["best"],
                              notes=stage.notes, settings=ran, jacobian=jac,
                              trajectories=trajectories,
-                             correlations=correlations(jac, fitted["names"],
-                                                       fit.upper - fit.lower,
-                                                       rank_tolerance=RANK_TOLERANCE),
+                             correlations=_fitted_correlations(fit, jac, fitted, dropped),
                              profile=profile[0] if profile is not None else None)
+
+
+def _fitted_correlations(fit: CalibrationProblem, jac: np.ndarray, fitted: Mapping[str, Any],
+                         dropped: Mapping[str, str]) -> pd.DataFrame:
+    """Correlations of the parameters written as fitted (none when nothing was identified)."""
+    cols = [j for j, n in enumerate(fitted["names"]) if n not in dropped]
+    names = [fitted["names"][j] for j in cols]
+    span = (fit.upper - fit.lower)[cols]
+    return correlations(jac[:, cols], names, span, rank_tolerance=RANK_TOLERANCE)
 
 
 def _profile(fit: CalibrationProblem, u_best: np.ndarray, fitted: Mapping[str, Any],

@@ -28,7 +28,7 @@ __all__ = ["CalibrationResult", "goodness_of_fit", "INTERVAL_LEVEL"]
 #: Level (two-sided) of the confidence intervals.
 INTERVAL_LEVEL = 0.95
 #: Absolute correlation from which two fitted parameters are reported as seen by the
-#: data mostly in combination.
+#: data mostly in combination (an assumption: a common rule of thumb, not a test).
 STRONG_CORRELATION = 0.9
 
 
