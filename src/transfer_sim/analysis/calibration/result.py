@@ -139,7 +139,7 @@ class CalibrationResult:
     def write_correlations(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted parameters' correlation matrix as CSV, atomically."""
         with atomic_path(path) as tmp:
-            self.correlations.to_csv(tmp, float_format="%.4f")
+            self.correlations.rename_axis("parameter").to_csv(tmp, float_format="%.4f")
         return Path(path)
 
     def write_profile(self, path: str | os.PathLike[str]) -> Path:
