@@ -1,4 +1,4 @@
-"""Two engines behind one interface: ``pysd`` (reference) and ``simlin`` (fast).
+"""Three engines behind one interface: ``pysd`` (reference), ``simlin`` and ``batch``.
 
 :data:`ENGINE_REGISTRY` names each engine's class as ``"module:Class"``, imported
 only when the engine is built, so choosing Simlin never imports PySD. Both
@@ -12,16 +12,17 @@ import importlib
 from functools import lru_cache
 from pathlib import Path
 
-from transfer_sim.engines.base import Engine, RawResult, RunSpec, output_variables
+from transfer_sim.engines.base import BatchResult, Engine, RawResult, RunSpec, output_variables
 from transfer_sim.errors import InputError
 
 __all__ = ["ENGINE_REGISTRY", "ENGINES", "DEFAULT_ENGINE", "engine_class", "create_engine",
-           "get_engine", "Engine", "RawResult", "RunSpec", "output_variables"]
+           "get_engine", "Engine", "RawResult", "BatchResult", "RunSpec", "output_variables"]
 
 #: Engine name -> ``"module:Class"`` of its implementation.
 ENGINE_REGISTRY: dict[str, str] = {
     "simlin": "transfer_sim.engines.simlin_engine:SimlinEngine",
     "pysd": "transfer_sim.engines.pysd_engine:PySDEngine",
+    "batch": "transfer_sim.engines.batch.engine:BatchEngine",
 }
 #: Engine names accepted by ``--engine``.
 ENGINES = tuple(ENGINE_REGISTRY)
@@ -64,7 +65,7 @@ def get_engine(name: str = DEFAULT_ENGINE, model_path: str | Path | None = None)
 
     Parameters
     ----------
-    name : {"simlin", "pysd"}
+    name : {"simlin", "pysd", "batch"}
         Engine name.
     model_path : path-like, optional
         Model file; the bundled model by default.

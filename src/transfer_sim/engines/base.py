@@ -15,8 +15,10 @@ from transfer_sim.io.versions import package_version
 from transfer_sim.model.core import model_file
 from transfer_sim.model.facts import CONTROL_VARIABLES, ModelFacts, model_facts, output_names
 
-__all__ = ["Engine", "FactsEngine", "RawResult", "RunSpec", "ArrayInput", "output_variables",
-           "subscript_elements", "expand_inputs", "flat_overrides", "CONTROL_VARIABLES"]
+__all__ = ["Engine", "FactsEngine", "RawResult", "BatchResult", "RunSpec", "ArrayInput",
+           "output_variables",
+           "subscript_elements", "expand_inputs", "flat_overrides", "check_batch",
+           "CONTROL_VARIABLES"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,43 @@ class RawResult:
     data: dict[str, np.ndarray]
 
 
+@dataclass
+class BatchResult:
+    """Series of many runs, as returned by ``Engine.run_batch``.
+
+    Attributes
+    ----------
+    time : numpy.ndarray
+        Output times, shape ``(t,)`` (the same for every run of the batch).
+    data : dict
+        Python name -> array of shape ``(runs, t)`` or ``(runs, t, len(SECTORS))``.
+    """
+
+    time: np.ndarray
+    data: dict[str, np.ndarray]
+
+    @property
+    def runs(self) -> int:
+        """Number of runs."""
+        return next(iter(self.data.values())).shape[0] if self.data else 0
+
+    def run(self, i: int) -> RawResult:
+        """Return run ``i`` alone."""
+        return RawResult(time=self.time, data={k: v[i] for k, v in self.data.items()})
+
+    @classmethod
+    def stack(cls, results: Sequence[RawResult]) -> BatchResult:
+        """Stack single runs of the same times and variables into a batch."""
+        if not results:
+            raise ModelError("a batch needs at least one run")
+        time = results[0].time
+        for r in results[1:]:
+            if r.time.shape != time.shape or not np.array_equal(r.time, time):
+                raise ModelError("the runs of a batch must share their output times")
+        return cls(time=time, data={k: np.stack([r.data[k] for r in results])
+                                    for k in results[0].data})
+
+
 class Engine(Protocol):
     """A backend that runs ``model/transfer.mdl``.
 
@@ -94,6 +133,10 @@ class Engine(Protocol):
 
     def run(self, spec: RunSpec) -> RawResult:
         """Run the model once."""
+        ...
+
+    def run_batch(self, specs: Sequence[RunSpec]) -> BatchResult:
+        """Run the model once per spec (same times and variables); runs x time x output."""
         ...
 
 
@@ -124,6 +167,28 @@ class FactsEngine:
         """The model's own ``TIME STEP`` (from the model facts)."""
         return self._facts.control.time_step
 
+    def run(self, spec: RunSpec) -> RawResult:  # pragma: no cover - each engine has its own
+        """Run the model once."""
+        raise NotImplementedError
+
+    def run_batch(self, specs: Sequence[RunSpec]) -> BatchResult:
+        """Run the model once per spec, one after the other.
+
+        Engines that advance many runs at once (``batch``) override this.
+
+        Parameters
+        ----------
+        specs : sequence of RunSpec
+            Runs with the same times and variables.
+
+        Returns
+        -------
+        BatchResult
+            ``data[name]`` of shape ``(runs, t)`` or ``(runs, t, sectors)``.
+        """
+        check_batch(specs)
+        return BatchResult.stack([self.run(s) for s in specs])
+
 
 @dataclass(frozen=True)
 class ArrayInput:
@@ -142,6 +207,27 @@ class ArrayInput:
     dim: str
     elements: tuple[str, ...]
     values: np.ndarray
+
+
+def check_batch(specs: Sequence[RunSpec]) -> None:
+    """Check that the runs of a batch share their times and variables.
+
+    Raises
+    ------
+    ModelError
+        For an empty batch or runs that differ in times or variables.
+    """
+    if not specs:
+        raise ModelError("a batch needs at least one run")
+    first = specs[0]
+    for s in specs[1:]:
+        if (s.final_time, s.time_step, s.saveper) != (first.final_time, first.time_step,
+                                                       first.saveper):
+            raise ModelError("the runs of a batch must share final time, time step and "
+                             "save interval")
+        if (None if s.variables is None else tuple(s.variables)) != (
+                None if first.variables is None else tuple(first.variables)):
+            raise ModelError("the runs of a batch must ask for the same variables")
 
 
 def output_variables(catalogue: pd.DataFrame | None = None) -> list[str]:

@@ -32,7 +32,7 @@ import numpy as np
 
 from transfer_sim.errors import ModelError
 
-__all__ = ["IR", "FUNCTIONS", "CONTROL", "translate", "translate_file", "expression"]
+__all__ = ["IR", "FUNCTIONS", "CONTROL", "translate", "translate_file", "expression", "load_ir"]
 
 #: Vensim functions the array program implements (PySD's names), with their arity.
 FUNCTIONS: dict[str, int] = {"if_then_else": 3, "min": 2, "max": 2, "exp": 1, "ln": 1,
@@ -240,3 +240,27 @@ def translate_file(path: str | os.PathLike[str], names: dict[str, str]) -> IR:
     except Exception as exc:
         raise ModelError(f"{path}: PySD could not parse the model: {exc}") from exc
     return translate(abstract, names)
+
+
+def load_ir(path: str | os.PathLike[str], facts: Any) -> IR:
+    """Return the form of a model file, translated once per model hash and cached as JSON.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.mdl``.
+    facts : ModelFacts
+        Its facts (the hash names the cache file; the Python names come from them).
+    """
+    from transfer_sim.model.core import cache_dir, write_cache_file
+
+    cached = cache_dir() / f"{facts.sha256[:20]}-batch" / "ir.json"
+    if cached.exists():
+        try:
+            return IR.from_json(cached.read_text(encoding="utf-8"))
+        except (ValueError, KeyError):
+            pass  # a damaged cache file is translated again
+    names = {v.real_name: n for n, v in facts.variables.items()}
+    ir = translate_file(path, names)
+    write_cache_file(cached, ir.to_json(), replace=True)
+    return ir
