@@ -46,25 +46,6 @@ KPI_VARIABLES = required_variables()
 TO_2020 = Scenario(name="defaults", final_year=2020)
 
 
-def random_levers(rng: np.random.Generator) -> dict[str, object]:
-    """Draw every lever uniformly within its bounds (options: uniformly among names)."""
-    out: dict[str, object] = {}
-    for lever in levers.LEVERS:
-        if lever.kind == "option":
-            out[lever.name] = str(rng.choice([o for o in lever.options if o != "custom"]))
-            continue
-        governed = any(lever.name in subs for opt in levers.LEVERS if opt.kind == "option"
-                       for subs in opt.options.values())
-        if governed:
-            continue  # set through the option
-        lo, hi = lever.bounds
-        if lever.name == "policy_start_year":
-            hi = 2015  # a start after the horizon is a no-policy run
-        v = float(rng.uniform(lo, hi))
-        out[lever.name] = round(v) if lever.integer else v
-    return out
-
-
 def measure(engine_name: str, runs: int, seed: int) -> dict[str, float]:
     """Measure one engine in this process."""
     engine = get_engine(engine_name)
@@ -76,7 +57,7 @@ def measure(engine_name: str, runs: int, seed: int) -> dict[str, float]:
     full = time.perf_counter() - t0
 
     rng = np.random.default_rng(seed)
-    specs = [plan(Scenario(name="random", levers=random_levers(rng), final_year=2020),
+    specs = [plan(Scenario(name="random", levers=levers.random_levers(rng), final_year=2020),
                   variables=KPI_VARIABLES) for _ in range(runs)]
     times = []
     t_all = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Cross-engine equality: every bundled scenario gives the same results on PySD and Simlin.
+"""Cross-engine equality: every bundled scenario gives the same results on PySD, Simlin and batch.
 
 Tolerance: 1e-9 relative to each variable's largest magnitude. Both engines use Euler
 integration on the same equations; measured differences are ~1e-13 (floating-point
@@ -36,11 +36,11 @@ def _assert_equal(a, b):
 
 @pytest.mark.pysd
 @pytest.mark.parametrize("path", list_scenarios(), ids=lambda p: p.stem)
-def test_scenario_equal_on_both_engines(path):
+def test_scenario_equal_on_every_engine(path):
     scenario = load_scenario(path)
-    fast = run_scenario(scenario, engine="simlin", time_step=0.5)
     ref = run_scenario(scenario, engine="pysd", time_step=0.5)
-    _assert_equal(fast, ref)
+    for engine in ("simlin", "batch"):
+        _assert_equal(run_scenario(scenario, engine=engine, time_step=0.5), ref)
 
 
 @pytest.mark.pysd
@@ -55,6 +55,7 @@ def test_equal_at_a_finer_step_to_2020():
 def test_engines_report_their_names():
     assert get_engine("simlin").name == "simlin"
     assert get_engine("pysd").name == "pysd"
+    assert get_engine("batch").name == "batch"
 
 
 @pytest.mark.parametrize("path", list_scenarios(), ids=lambda p: p.stem)

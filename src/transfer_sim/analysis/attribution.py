@@ -382,7 +382,7 @@ def attribute(package: Scenario, reference: Scenario, *, engine: str = DEFAULT_E
     ----------
     package, reference : Scenario
         Loaded scenarios (:func:`transfer_sim.load_scenario`).
-    engine : {"simlin", "pysd"}
+    engine : {"simlin", "pysd", "batch"}
         Engine; the fast one by default (PySD takes seconds a run).
     by : {"auto", "lever", "section"}
         What a player is (see :func:`lever_players`).

@@ -510,7 +510,7 @@ def run_matrix(cases: Sequence[Case], *, engine: str, final_year: int = DEFAULT_
     ----------
     cases : sequence of Case
         From :func:`matrix`.
-    engine : {"simlin", "pysd"}
+    engine : {"simlin", "pysd", "batch"}
         Engine to use.
     final_year : int
         Last simulated year, 2015-2020.
@@ -546,7 +546,7 @@ def case_dataset(case: Case, *, engine: str, final_year: int) -> xr.Dataset:
     ----------
     case : Case
         From :func:`matrix`.
-    engine : {"simlin", "pysd"}
+    engine : {"simlin", "pysd", "batch"}
         Engine to use.
     final_year : int
         Last simulated year, 2015-2020.

@@ -33,6 +33,7 @@ from transfer_sim.io.formatting import format_number
 from transfer_sim.model.core import YEARS
 
 __all__ = [
+    "random_levers",
     "effective_inputs",
     "Lever",
     "LEVERS",
@@ -403,4 +404,33 @@ def effective_inputs(levers: Mapping[str, Any]) -> dict[str, np.ndarray]:
         else:
             value = float(lever.default)  # type: ignore[arg-type]
         out[lever.variable] = np.atleast_1d(np.asarray(value, dtype=float))
+    return out
+
+
+def random_levers(rng: np.random.Generator) -> dict[str, object]:
+    """Draw every lever uniformly within its bounds (options uniformly among their names).
+
+    Levers an option governs are left to the option; schedules get one value for all
+    years; ``policy_start_year`` is drawn up to 2015 (a later start is a no-policy
+    run). For benchmarks and equality tests over random lever sets.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The random source.
+    """
+    out: dict[str, object] = {}
+    for lever in LEVERS:
+        if lever.kind == "option":
+            out[lever.name] = str(rng.choice([o for o in lever.options if o != "custom"]))
+            continue
+        governed = any(lever.name in subs for opt in LEVERS if opt.kind == "option"
+                       for subs in opt.options.values())
+        if governed:
+            continue  # set through the option
+        lo, hi = lever.bounds
+        if lever.name == "policy_start_year":
+            hi = 2015  # a start after the horizon is a no-policy run
+        v = float(rng.uniform(lo, hi))
+        out[lever.name] = round(v) if lever.integer else v
     return out

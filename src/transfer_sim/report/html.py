@@ -552,7 +552,7 @@ def make_report(scenarios: Sequence[Any], path: str | Path, *,
     reference : Scenario, optional
         Scenario the others are compared with; added in front of ``scenarios``
         when it is not among them.
-    engine : {"simlin", "pysd"}
+    engine : {"simlin", "pysd", "batch"}
         Engine of the comparison runs. The attribution always runs on simlin (it
         needs up to 1,024 runs).
     attribute_last : bool

@@ -78,7 +78,8 @@ class Block:
     """A block of runs of one scenario: the unit of work sent to a worker.
 
     :func:`run_block` runs every row of ``values`` over ``spec`` with the worker
-    thread's own engine, built from ``engine`` and ``model_path`` on first use.
+    thread's own engine, built from ``engine`` and ``model_path`` on first use, as one
+    ``run_batch`` call (the ``batch`` engine advances the block's runs together).
 
     Parameters
     ----------
@@ -134,18 +135,11 @@ def run_block(block: Block) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         Variable -> array of shape ``(n, t)`` or ``(n, t, len(SECTORS))``.
     """
     engine = _worker_engine(block.engine, block.model_path)
-    variables = tuple(block.spec.variables or ())
-    time: np.ndarray | None = None
-    columns: dict[str, list[np.ndarray]] = {v: [] for v in variables}
-    for row in np.asarray(block.values, dtype=float):
-        sampled = dict(zip(block.names, (float(x) for x in row), strict=True))
-        raw = engine.run(with_inputs(block.spec, sampled))
-        if time is None:
-            time = raw.time
-        for v in variables:
-            columns[v].append(raw.data[v])
-    assert time is not None  # a block has at least one run
-    return time, {v: np.stack(arrs) for v, arrs in columns.items()}
+    specs = [with_inputs(block.spec, dict(zip(block.names, (float(x) for x in row),
+                                                strict=True)))
+             for row in np.asarray(block.values, dtype=float)]
+    result = engine.run_batch(specs)
+    return result.time, {v: result.data[v] for v in tuple(block.spec.variables or ())}
 
 
 _SPEC_OPTIONS = frozenset(f.name for f in fields(EnsembleSpec)) - {"scenarios",

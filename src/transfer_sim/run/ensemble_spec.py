@@ -109,7 +109,13 @@ def _positive_int(value: Any, what: str, key: str) -> int:
     return int(value)
 
 
-def _default_chunk_size(runs: int) -> int:
+def _default_chunk_size(runs: int, engine: str = DEFAULT_ENGINE) -> int:
+    """Return the runs per block: about 100 blocks; for ``batch`` ~20 whole compiled chunks."""
+    if engine == "batch":
+        from transfer_sim.engines.batch.compiled import chunk_size
+
+        per_call = chunk_size()
+        return int(per_call * min(16, max(1, math.ceil(runs / 20 / per_call))))
     return int(min(500, max(10, math.ceil(runs / 100))))
 
 
@@ -132,7 +138,7 @@ class EnsembleSpec:
     unit_sample : numpy.ndarray, optional
         A given unit-hypercube sample of shape ``(runs, len(uncertainties))``
         (e.g. Saltelli's), used instead of ``sampler``.
-    engine : {"simlin", "pysd"}
+    engine : {"simlin", "pysd", "batch"}
         Engine to run the model with.
     final_year : int, optional
         Last simulated year; the latest the scenarios ask for by default.
@@ -257,7 +263,7 @@ class EnsembleSpec:
     def block_size(self) -> int:
         """Runs per block (checked)."""
         chunk = self.chunk_size if self.chunk_size is not None else _default_chunk_size(
-            self.runs)
+            self.runs, self.engine)
         return _positive_int(chunk, "chunk size", "chunk_size")
 
     @property

@@ -40,7 +40,7 @@ def run_levers(levers: Mapping[str, Any] | None = None, *, final_year: int = DEF
         Lever name -> value (see :mod:`transfer_sim.inputs.levers`).
     final_year : int
         Last simulated year, 2015-2020.
-    engine : {"simlin", "pysd"}
+    engine : {"simlin", "pysd", "batch"}
         Engine to use.
     time_step : float, optional
         Integration step [Year]; the model's own by default.
@@ -192,7 +192,7 @@ def run_scenario(scenario: Scenario, *, engine: str = DEFAULT_ENGINE,
     ----------
     scenario : Scenario
         A loaded scenario.
-    engine : {"simlin", "pysd"}
+    engine : {"simlin", "pysd", "batch"}
         Engine to use.
     final_year, time_step : optional
         Override the scenario's run settings.

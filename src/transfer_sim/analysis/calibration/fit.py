@@ -206,7 +206,7 @@ def calibrate(observed: pd.DataFrame | str | os.PathLike[str] | None = None,
     fit_until : int, optional
         Fit only observations up to this year; the later ones are held out and
         their errors reported (the out-of-sample check).
-    engine : {"simlin", "pysd"}
+    engine : {"simlin", "pysd", "batch"}
         Engine (the fast one by default).
     time_step : float, optional
         Integration step [Year], a power of two up to 0.25; the scenario's, else the

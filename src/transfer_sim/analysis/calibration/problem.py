@@ -64,7 +64,7 @@ class CalibrationProblem:
     scenario : Scenario, optional
         Lever values (and calibrated parameters) of the historical run; the model's
         defaults (the policy as written) by default.
-    engine : {"simlin", "pysd"}
+    engine : {"simlin", "pysd", "batch"}
         Engine; the fast one by default.
     time_step : float, optional
         Integration step [Year]; the scenario's, else the model's own.
