@@ -136,3 +136,24 @@ def test_derivatives_match_central_differences(batch, facts):
                                        err_msg=f"d {name} / d {label}")
     for name in FD_OUTPUTS:
         np.testing.assert_allclose(got.values[name], batch.run(spec).data[name], rtol=1e-12)
+
+
+def test_calibration_jacobian_is_exact_and_matches_differences():
+    """The calibration's exact Jacobian (batch) equals central differences on Simlin."""
+    from transfer_sim.analysis import calibration as cal
+    from transfer_sim.analysis.calibration.fit import _jacobian
+    from transfer_sim.analysis.calibration.problem import CalibrationProblem
+
+    observed = cal.load_observed()
+    names = ["investment_sensitivity", "reinvestment_rate[chemicals]"]
+    exact = CalibrationProblem(observed, names, engine="batch")
+    by_differences = CalibrationProblem(observed, names, engine="simlin")
+    assert exact.exact_jacobian and not by_differences.exact_jacobian
+    x = exact.start_vector()
+    rows = np.ones(len(observed), dtype=bool)
+    got = _jacobian(exact, x, rows)
+    want = _jacobian(by_differences, x, rows)
+    assert got.shape == want.shape == (len(observed), len(names))
+    assert np.abs(got).max() > 0
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())
+    np.testing.assert_allclose(exact.simulate(x), by_differences.simulate(x), rtol=RTOL)

@@ -109,10 +109,12 @@ def mp_context() -> multiprocessing.context.BaseContext:
     inherit the imported package and the model catalogue and start in about a second.
     Elsewhere ``forkserver`` (preloading this package) or ``spawn``: Python 3.12+
     warns that forking a multi-threaded process (the pool's own manager thread) may
-    deadlock, and 3.14 no longer forks by default.
+    deadlock, and 3.14 no longer forks by default. Never ``fork`` once JAX is imported
+    (the ``batch`` engine): its runtime's threads do not survive a fork.
     """
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and sys.platform.startswith("linux") and sys.version_info < (3, 12):
+    if ("fork" in methods and sys.platform.startswith("linux") and sys.version_info < (3, 12)
+            and "jax" not in sys.modules):
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")

@@ -54,7 +54,12 @@ ILL_CONDITIONED = 1e4
 
 def _jacobian(problem: CalibrationProblem, x: np.ndarray, rows: np.ndarray,
               rel_step: float = 1e-4) -> np.ndarray:
-    """Central-difference Jacobian of the fitted residuals in parameter units."""
+    """Jacobian of the fitted residuals in parameter units.
+
+    Exact where the engine gives derivatives (``batch``), else central differences.
+    """
+    if problem.exact_jacobian:
+        return problem.jacobian(x)[rows]
     span = problem.upper - problem.lower
     jac = np.empty((int(rows.sum()), len(x)))
     for j in range(len(x)):
@@ -455,9 +460,15 @@ def _polish(fit: CalibrationProblem, u_best: np.ndarray, payoffs: dict[str, floa
     from scipy.optimize import least_squares
 
     stage.say(s.maxiter + 2, f"local polish from payoff {payoffs['best']:.6g}")
+    span = fit.upper - fit.lower
+    jac: Any = "2-point"
+    if fit.exact_jacobian:  # exact derivatives in unit coordinates
+        def jac(u: np.ndarray) -> np.ndarray:
+            return fit.jacobian(fit.from_unit(np.clip(u, 0.0, 1.0)))[stage.fit_rows] * span
+
     ls = least_squares(stage.residuals_u(fit), u_best, bounds=(0.0, 1.0), method="trf",
                        diff_step=1e-6, max_nfev=s.max_nfev or 100 * (len(fit.names) + 1),
-                       x_scale=1.0)
+                       x_scale=1.0, jac=jac)
     payoffs = {**payoffs, "ls": float(ls.fun @ ls.fun)}
     if payoffs["ls"] < payoffs["best"]:
         return np.clip(ls.x, 0.0, 1.0), {**payoffs, "best": payoffs["ls"]}
@@ -583,6 +594,7 @@ def _settings(problem: CalibrationProblem, fit: CalibrationProblem, stage: _Stag
         "observed_sha256": obs.attrs.get("sha256", ""),
         "model_sha256": model_hash(model_path),
         "engine": fit._engine.name, "engine_version": fit._engine.version,
+        "jacobian": "exact (forward mode)" if fit.exact_jacobian else "central differences",
         "time_step": fit.time_step if fit.time_step is not None
         else _model_time_step(model_path),
         "time_step_given": time_step is not None,

@@ -23,7 +23,7 @@ import pandas as pd
 
 from transfer_sim.analysis.calibration.observed import SECTOR_TOTAL
 from transfer_sim.analysis.periods import cumulative_name
-from transfer_sim.engines import DEFAULT_ENGINE, RawResult, get_engine
+from transfer_sim.engines import DEFAULT_ENGINE, RawResult, RunSpec, get_engine
 from transfer_sim.errors import InputError, ModelError
 from transfer_sim.inputs import parameters as _parameters
 from transfer_sim.inputs.scenarios import Scenario
@@ -138,6 +138,15 @@ class CalibrationProblem:
         return out
 
     # -- model
+    def _spec(self, x: np.ndarray, variables: Sequence[str] | None = None,
+              final_time: float | None = None, saveper: float | None = None) -> RunSpec:
+        """Return the run of the fitted parameters at ``x`` (see :meth:`run`)."""
+        params = _parameters.to_inputs(self.values(x), model_path=self.model_path)
+        return dataclasses.replace(
+            with_inputs(self._plan, params), final_time=final_time or self.final_time,
+            saveper=max(saveper or self._saveper, self.time_step or 0.0),
+            variables=list(variables) if variables is not None else self._outputs)
+
     def run(self, x: np.ndarray, *, variables: Sequence[str] | None = None,
             final_time: float | None = None, saveper: float | None = None) -> RawResult:
         """Run the model with the fitted parameters at ``x``; return the raw result.
@@ -145,34 +154,67 @@ class CalibrationProblem:
         The run is the scenario's plan with every calibrated parameter set to
         :meth:`values` of ``x``, ending at the last observed year (or ``final_time``).
         """
-        params = _parameters.to_inputs(self.values(x), model_path=self.model_path)
-        spec = dataclasses.replace(
-            with_inputs(self._plan, params), final_time=final_time or self.final_time,
-            saveper=max(saveper or self._saveper, self.time_step or 0.0),
-            variables=list(variables) if variables is not None else self._outputs)
         self.evaluations += 1
-        return self._engine.run(spec)
+        return self._engine.run(self._spec(x, variables, final_time, saveper))
 
-    def simulate(self, x: np.ndarray) -> np.ndarray:
-        """Return the model's value for each observation (same order as ``observed``)."""
-        raw = self.run(x)
+    def _observe(self, time: np.ndarray, data: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Read each observation's model value from series (linear in the series)."""
         out = np.empty(len(self.observed))
         for i, ((read, cumulative), element, (start, end)) in enumerate(zip(
                 self._reads, self.observed["element"], self._periods, strict=True)):
-            series = raw.data[read]
+            series = data[read]
             if element == SECTOR_TOTAL:
                 series = series.sum(axis=1)
             elif element:
                 series = series[:, SECTORS.index(element)]
             if self.observed["reading"].iat[i] == "stock":
-                out[i] = np.interp(end, raw.time, series)
+                out[i] = np.interp(end, time, series)
             elif cumulative:
-                out[i] = np.interp(end, raw.time, series) - np.interp(start, raw.time, series)
+                out[i] = np.interp(end, time, series) - np.interp(start, time, series)
             else:
-                inside = (raw.time > start) & (raw.time < end)
-                grid = np.concatenate([[start], raw.time[inside], [end]])
-                out[i] = np.trapezoid(np.interp(grid, raw.time, series), grid)
+                inside = (time > start) & (time < end)
+                grid = np.concatenate([[start], time[inside], [end]])
+                out[i] = np.trapezoid(np.interp(grid, time, series), grid)
         return out
+
+    def simulate(self, x: np.ndarray) -> np.ndarray:
+        """Return the model's value for each observation (same order as ``observed``)."""
+        raw = self.run(x)
+        return self._observe(raw.time, raw.data)
+
+    @property
+    def exact_jacobian(self) -> bool:
+        """Whether the engine gives exact derivatives (the ``batch`` engine)."""
+        return hasattr(self._engine, "derivatives")
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        """Return the exact Jacobian of :meth:`residuals` at ``x``, in parameter units.
+
+        Forward-mode derivatives of every series through the compiled model
+        (:meth:`transfer_sim.engines.batch.engine.BatchEngine.derivatives`), read out
+        as the observations are (the readout is linear). Rows where the residual is
+        replaced by :data:`BAD_RESIDUAL` are zero.
+
+        Raises
+        ------
+        ModelError
+            When the engine gives no derivatives (see :attr:`exact_jacobian`).
+        """
+        if not self.exact_jacobian:
+            raise ModelError(f"the {self.engine} engine gives no derivatives; use 'batch'")
+        wrt = [_parameters.get_parameter(n) for n in self.names]
+        labels = [p.variable if p.element is None else f"{p.variable}[{p.element}]"
+                  for p in wrt]
+        got = self._engine.derivatives(self._spec(x), labels)
+        self.evaluations += 1
+        sim = self._observe(got.time, got.values)
+        jac = np.column_stack([
+            self._observe(got.time, {k: v[j] for k, v in got.tangents.items()})
+            for j in range(len(labels))])
+        jac = jac / (self._obs * self._sigma)[:, None]
+        bad = ~np.isfinite((sim - self._obs) / self._obs / self._sigma)
+        jac[bad] = 0.0
+        return jac
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         """Weighted relative errors ``(model - observed) / observed / sigma``."""
