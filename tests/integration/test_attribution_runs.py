@@ -1,4 +1,4 @@
-"""Shapley attribution on real model runs (simlin) and the ``attribute`` command."""
+"""Shapley attribution on real model runs (simlin, and batch) and the ``attribute`` command."""
 
 from __future__ import annotations
 
@@ -55,6 +55,15 @@ def test_ends_match_the_scenarios_own_runs(result, package_file):
     assert np.allclose(result.values[0], wide.loc[names, "no-policy"], rtol=1e-12, atol=1e-12)
     assert np.allclose(result.values[-1], wide.loc[names, "fund-tax-discount"], rtol=1e-12,
                        atol=1e-12)
+
+
+def test_the_batch_engine_gives_the_same_attribution(result, package_file):
+    """All 8 subsets in one run_batch call on the batch engine; values equal Simlin's."""
+    batch = attr.attribute(load_scenario(package_file), load_scenario("no-policy"),
+                           engine="batch")
+    assert batch.engine == "batch"
+    np.testing.assert_allclose(batch.values, result.values, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(batch.shapley, result.shapley, rtol=1e-9, atol=1e-9)
 
 
 def test_efficiency_and_the_idle_lever(result):

@@ -436,6 +436,10 @@ def _players(package: Scenario, reference: Scenario, *, year: int, by: Grouping,
                          key="levers") from None
 
 
+#: Subsets run per engine call (``run_batch``: the batch engine runs them together).
+_SUBSETS_PER_CALL = 64
+
+
 def _subset_values(package: Scenario, reference: Scenario, players: Sequence[Player], *,
                    year: int, engine: str,
                    progress: Progress | None) -> tuple[np.ndarray, str]:
@@ -453,19 +457,24 @@ def _subset_values(package: Scenario, reference: Scenario, players: Sequence[Pla
     eng = get_engine(engine)
     needed = required_variables()
     n = 1 << len(players)
-    runs = []
+    specs = []
     for mask in range(n):
         chosen = dict(ref)
         for i, p in enumerate(players):
             if mask >> i & 1:
                 chosen.update({var: pkg[var] for var in p.variables})
-        runs.append(eng.run(plan(base, extra_inputs=_model_inputs(chosen), variables=needed)))
+        specs.append(plan(base, extra_inputs=_model_inputs(chosen), variables=needed))
+    parts = []
+    for start in range(0, n, _SUBSETS_PER_CALL):
+        parts.append(eng.run_batch(specs[start:start + _SUBSETS_PER_CALL]))
         if progress is not None:
-            progress(mask + 1, n, f"subset {mask + 1} of {n}")
+            done = min(n, start + _SUBSETS_PER_CALL)
+            progress(done, n, f"subset {done} of {n}")
+    time = parts[0].time
     stacked = xr.Dataset(
-        {v: (("scenario", "time", "sector")[:runs[0].data[v].ndim + 1],
-             np.stack([r.data[v] for r in runs])) for v in needed},
-        coords={"scenario": [str(i) for i in range(n)], "time": runs[0].time})
+        {v: (("scenario", "time", "sector")[:parts[0].data[v].ndim],
+             np.concatenate([r.data[v] for r in parts])) for v in needed},
+        coords={"scenario": [str(i) for i in range(n)], "time": time})
     at_year = kpi_values(stacked, year)
     values = np.stack([at_year[k.name].values for k in KPIS], axis=1).astype(float)
     return values, eng.name

@@ -30,6 +30,9 @@ __all__ = ["CompiledSimulation", "configure_jax", "DEFAULT_CHUNK"]
 #: Runs per compiled call (``$TRANSFER_SIM_BATCH_CHUNK`` overrides): large enough to
 #: amortise the per-step cost of the compiled loop, small enough for the cache.
 DEFAULT_CHUNK = 64
+#: Runs per call for a few runs (a single run, a calibration's derivatives): a second
+#: compilation, so that one run does not pay for a whole chunk.
+SMALL_CHUNK = 8
 
 
 def configure_jax(cache: Path) -> Any:
@@ -73,7 +76,7 @@ class CompiledSimulation:
     outputs : sequence of str
         Variables the compiled function returns (every one, every saved time).
     chunk : int
-        Runs per call.
+        Runs per call (:data:`SMALL_CHUNK` for a few runs).
     """
 
     def __init__(self, program: ArrayProgram, layout: ConstantLayout, grid: Grid,
@@ -91,8 +94,12 @@ class CompiledSimulation:
 
     def _simulate(self, matrix: Any) -> list[Any]:
         consts = self.layout.unpack(matrix, self.program.xp)
-        return simulate(self.program, consts, self.grid, self.outputs, self.chunk,
+        return simulate(self.program, consts, self.grid, self.outputs, matrix.shape[0],
                         self.jax.lax.scan)
+
+    def _size(self, rows: int) -> int:
+        """Return the runs per call for ``rows`` runs (the small chunk for a few)."""
+        return SMALL_CHUNK if rows <= SMALL_CHUNK < self.chunk else self.chunk
 
     def _jvp(self, matrix: Any, directions: Any) -> tuple[list[Any], list[Any]]:
         return self.jax.jvp(self._simulate, (matrix,), (directions,))
@@ -100,11 +107,12 @@ class CompiledSimulation:
     def _chunks(self, rows: np.ndarray) -> list[tuple[np.ndarray, int]]:
         """Split rows into full chunks; the last padded with copies of its first row."""
         out = []
-        for start in range(0, rows.shape[0], self.chunk):
-            part = rows[start:start + self.chunk]
+        size = self._size(rows.shape[0])
+        for start in range(0, rows.shape[0], size):
+            part = rows[start:start + size]
             used = part.shape[0]
-            if used < self.chunk:
-                part = np.concatenate([part, np.repeat(part[:1], self.chunk - used, axis=0)])
+            if used < size:
+                part = np.concatenate([part, np.repeat(part[:1], size - used, axis=0)])
             out.append((part, used))
         return out
 
@@ -149,13 +157,14 @@ class CompiledSimulation:
         """
         directions = np.atleast_2d(np.asarray(directions, dtype=float))
         k = directions.shape[0]
-        base = np.broadcast_to(np.asarray(row, dtype=float), (self.chunk, row.size))
+        size = self._size(k)
+        base = np.broadcast_to(np.asarray(row, dtype=float), (size, row.size))
         values: list[np.ndarray] = []
         parts: list[list[np.ndarray]] = [[] for _ in self.outputs]
-        for start in range(0, max(k, 1), self.chunk):
-            part = directions[start:start + self.chunk]
+        for start in range(0, max(k, 1), size):
+            part = directions[start:start + size]
             used = part.shape[0]
-            padded = np.zeros((self.chunk, row.size))
+            padded = np.zeros((size, row.size))
             padded[:used] = part
             primal, tangent = self._tangent(base, padded)
             if not values:
