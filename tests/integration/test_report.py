@@ -147,7 +147,8 @@ def test_sections_levers_and_attribution(made):
     text = made["text"]
     for title in ("Indicators against the 2015 targets", "Target indicators over time",
                   "Difference from no-policy", "Revenue and jobs by sector", "Levers in force",
-                  "Fiscal ledger", "Which lever bought the result", "Levers side by side",
+                  "Fiscal ledger", "Which lever bought the result",
+                  "How strongly each lever moves the targets here", "Levers side by side",
                   "Provenance"):
         assert f">{title}</h2>" in text
     for lever in LEVERS:

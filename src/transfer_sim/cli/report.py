@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "when not named")
     p.add_argument("--no-attribution", action="store_true",
                    help="leave out the attribution (it takes up to 1,024 runs)")
+    p.add_argument("--no-elasticities", action="store_true",
+                   help="leave out the local elasticities of the targets to the levers (the "
+                        "batch engine's derivatives; compiling them once takes about a minute)")
     p.add_argument("--ensemble", type=Path, metavar="ENS.nc",
                    help="open with each target's verdict with its odds (with no-policy in the "
                         "ensemble: beside no-policy's, and whether the policy decides it), "
@@ -41,6 +44,8 @@ def command_line(args: argparse.Namespace) -> str:
              "--reference", args.reference, "--engine", args.engine]
     if args.no_attribution:
         parts.append("--no-attribution")
+    if getattr(args, "no_elasticities", False):
+        parts.append("--no-elasticities")
     if getattr(args, "ensemble", None) is not None:
         parts += ["--ensemble", str(args.ensemble)]
     for path in getattr(args, "sensitivity", None) or ():
@@ -53,7 +58,8 @@ def _report(args: argparse.Namespace) -> int:
 
     With --ensemble it opens with each target's verdict with its odds and says which
     targets the policy does not decide. It holds the indicator table, every figure
-    (embedded), the Shapley attribution of the last scenario against the reference,
+    (embedded), the Shapley attribution of the last scenario against the reference, the
+    local elasticities of the targets to the levers at the last scenario's point,
     the levers side by side and the provenance needed to reproduce it. Nothing in it
     is fetched from the network.
     """
@@ -73,6 +79,10 @@ def _report(args: argparse.Namespace) -> int:
         lead = [verdict_section(v, source=args.ensemble.name,
                                 indices=", ".join(p.name for p in args.sensitivity))]
         extra = ensemble_file_sections(args.ensemble)
+    if not args.no_elasticities:
+        from transfer_sim.report.html import elasticity_section
+
+        extra.insert(0, elasticity_section(scenarios[-1]))
     make_report(scenarios, args.output, reference=reference, engine=args.engine,
                 attribute_last=not args.no_attribution, command=command_line(args),
                 progress=common.progress_for(args, "attribution"), extra_sections=extra,

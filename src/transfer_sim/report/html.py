@@ -62,6 +62,8 @@ __all__ = [
     "kpi_table_html",
     "levers_html",
     "attribution_html",
+    "elasticities_html",
+    "elasticity_section",
     "provenance_html",
     "build_report",
     "write_report",
@@ -533,6 +535,41 @@ def write_report(html_text: str, path: str | Path) -> Path:
         Target file.
     """
     return atomic_write_text(path, html_text)
+
+
+def elasticity_section(scenario: Any) -> Section:
+    """Return the section of local elasticities of the targets at ``scenario``'s point.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The point (:func:`transfer_sim.analysis.elasticities.elasticities`).
+    """
+    from transfer_sim.analysis.elasticities import elasticities
+
+    return Section("How strongly each lever moves the targets here",
+                   elasticities_html(elasticities(scenario)), "elasticities")
+
+
+def elasticities_html(table: pd.DataFrame) -> str:
+    """Return the table of :func:`~transfer_sim.analysis.elasticities.elasticities`."""
+    from transfer_sim.analysis.elasticities import STEP
+
+    short = {"clusters_over_100yi": "T1", "nonresource_revenue": "T2",
+             "contribution_rate": "T3", "new_jobs": "T4", "demonstration_parks": "T5"}
+    shown = table.drop(columns=["variable"]).rename(columns=short)
+    shown = shown.rename(columns={"lever": "lever", "value_at_point": "value here"})
+    a = table.attrs
+    intro = (f'<p class="note">At {html.escape(str(a.get("scenario", "")))}\'s point: the per '
+             f"cent change of each target's {a.get('year', TARGET_YEAR)} figure for a 1 % "
+             "stronger lever (every year of a schedule at once), from the model's exact "
+             f"derivatives on the {html.escape(str(a.get('engine', 'batch')))} engine (forward "
+             f"mode; the target's own formula applied a step of {STEP:g} either way along "
+             "them). A count such as T1 moves in whole steps, so its local elasticity is zero "
+             "unless a cluster sits exactly on the threshold. Local: a small change around "
+             "this point, not the effect of switching a lever on or off (that is the "
+             "attribution).</p>")
+    return intro + table_html(shown, numeric_format="{:+.3g}")
 
 
 def make_report(scenarios: Sequence[Any], path: str | Path, *,
