@@ -1,4 +1,4 @@
-"""Benchmark: uncertainty ensembles on the fast engine (1 and 2 workers) and on PySD.
+"""Benchmark: uncertainty ensembles on Simlin and batch (1 and 2 workers) and on PySD.
 
 Each configuration runs in a fresh subprocess, so that its peak memory (``ru_maxrss``
 of the main process and of its worker processes) is its own. Memory flat in N shows
@@ -7,8 +7,8 @@ as the same main-process peak for a small and a large ensemble.
 Usage::
 
     python benchmarks/ensemble.py                       # 10,000 runs, 1 and 2 workers,
-                                                        # 1,000 runs for the flatness check,
-                                                        # 200 PySD runs
+                                                        # Simlin and batch, 1,000 runs for
+                                                        # the flatness check, 200 PySD runs
     python benchmarks/ensemble.py --runs 2000 --pysd-runs 4 --json out.json
 
 Prints one line per configuration and, with ``--json``, writes them all.
@@ -81,6 +81,8 @@ def main() -> None:
     p.add_argument("--pysd-workers", type=int, default=2)
     p.add_argument("--scenario", default="policy-as-written")
     p.add_argument("--uncertainty", default="default")
+    p.add_argument("--engines", nargs="+", default=["simlin", "batch"],
+                   help="fast engines to measure")
     p.add_argument("--engine", default="simlin", help=argparse.SUPPRESS)
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--json", type=Path, help="write all figures to this file")
@@ -92,10 +94,11 @@ def main() -> None:
     info = machine()
     print(json.dumps({k: v for k, v in info.items() if k != "lscpu"}), flush=True)
     rows = []
-    for w in args.workers:
-        rows.append(spawn("simlin", w, args.runs, args))
-    if args.small_runs:
-        rows.append(spawn("simlin", max(args.workers), args.small_runs, args))
+    for engine in args.engines:
+        for w in args.workers:
+            rows.append(spawn(engine, w, args.runs, args))
+        if args.small_runs:
+            rows.append(spawn(engine, max(args.workers), args.small_runs, args))
     if args.pysd_runs:
         rows.append(spawn("pysd", args.pysd_workers, args.pysd_runs, args))
         fast = next(r for r in rows if r["workers"] == args.pysd_workers
