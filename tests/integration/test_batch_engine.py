@@ -157,3 +157,17 @@ def test_calibration_jacobian_is_exact_and_matches_differences():
     assert np.abs(got).max() > 0
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())
     np.testing.assert_allclose(exact.simulate(x), by_differences.simulate(x), rtol=RTOL)
+
+
+def test_calibration_on_the_batch_engine_runs_each_generation_as_one_batch():
+    """Differential evolution evaluates a whole population per run_batch; the fit improves."""
+    from transfer_sim.analysis import calibration as cal
+
+    result = cal.calibrate(None, ["investment_sensitivity", "zone_establishment"],
+                           engine="batch", maxiter=3, popsize=4, seed=1)
+    assert result.settings["engine"] == "batch"
+    assert result.settings["jacobian"] == "exact (forward mode)"
+    assert result.payoff <= result.payoff_start
+    same = cal.calibrate(None, ["investment_sensitivity", "zone_establishment"],
+                         engine="batch", maxiter=3, popsize=4, seed=1)
+    assert same.payoff == pytest.approx(result.payoff, rel=1e-12)

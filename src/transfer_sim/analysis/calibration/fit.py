@@ -440,10 +440,20 @@ def _global_search(fit: CalibrationProblem, u0: np.ndarray,
         stage.say(1 + generation[0], f"global search: generation {generation[0]}/{s.maxiter}, "
                                      f"best payoff {float(intermediate_result.fun):.6g}")
 
-    de = differential_evolution(payoff_u, bounds=[(0.0, 1.0)] * len(fit.names),
+    # With the batch engine a generation's whole population is one run_batch call.
+    vectorized = fit.exact_jacobian
+
+    def payoffs_u(us: np.ndarray) -> np.ndarray:  # columns are members (scipy's layout)
+        xs = fit.from_unit(np.clip(us.T, 0.0, 1.0))
+        r = fit.residuals_many(xs)[:, stage.fit_rows]
+        return np.einsum("ij,ij->i", r, r)
+
+    de = differential_evolution(payoffs_u if vectorized else payoff_u,
+                                bounds=[(0.0, 1.0)] * len(fit.names),
                                 maxiter=s.maxiter, popsize=s.popsize, workers=1, polish=False,
                                 x0=u0, init="latinhypercube", tol=1e-8, callback=on_generation,
-                                updating="immediate", rng=s.seed)
+                                updating="deferred" if vectorized else "immediate",
+                                vectorized=vectorized, rng=s.seed)
     u_best, payoff_best = np.clip(de.x, 0.0, 1.0), float(de.fun)
     if payoff_start < payoff_best:  # x0 is in the population, so this is rounding only
         u_best, payoff_best = u0, payoff_start

@@ -222,8 +222,33 @@ class CalibrationProblem:
             sim = self.simulate(x)
         except ModelError:
             return np.full(len(self._obs), BAD_RESIDUAL)
+        return self._weighted(sim)
+
+    def _weighted(self, sim: np.ndarray) -> np.ndarray:
         r = (sim - self._obs) / self._obs / self._sigma
         return np.where(np.isfinite(r), r, BAD_RESIDUAL)
+
+    def residuals_many(self, xs: np.ndarray) -> np.ndarray:
+        """Return :meth:`residuals` for each row of ``xs`` from one ``run_batch`` call.
+
+        Parameters
+        ----------
+        xs : numpy.ndarray
+            Shape ``(m, len(names))``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(m, len(observed))``.
+        """
+        xs = np.atleast_2d(np.asarray(xs, dtype=float))
+        try:
+            batch = self._engine.run_batch([self._spec(x) for x in xs])
+        except ModelError:
+            return np.vstack([self.residuals(x) for x in xs])
+        self.evaluations += len(xs)
+        return np.vstack([self._weighted(self._observe(batch.time, batch.run(i).data))
+                          for i in range(len(xs))])
 
     def payoff(self, x: np.ndarray) -> float:
         """Sum of weighted squared relative errors at ``x`` (smaller is better)."""

@@ -8,8 +8,8 @@ code on disk (:func:`configure_jax`), keyed by the program's own hash, so a late
 process only traces the model (about 2 s) instead of compiling it (about 20 s).
 
 Derivatives are forward mode (:func:`jax.jvp`) through the same program, one
-direction per run of a chunk, so ``k`` directions cost about ``2 k`` runs and need
-one more compilation, cached the same way.
+direction per run of a small chunk (:data:`SMALL_CHUNK` directions a call), so ``k``
+directions cost about ``2 k`` runs and need one more compilation, cached the same way.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ class CompiledSimulation:
         """
         directions = np.atleast_2d(np.asarray(directions, dtype=float))
         k = directions.shape[0]
-        size = self._size(k)
+        size = SMALL_CHUNK  # one compilation of the derivatives, whatever the directions
         base = np.broadcast_to(np.asarray(row, dtype=float), (size, row.size))
         values: list[np.ndarray] = []
         parts: list[list[np.ndarray]] = [[] for _ in self.outputs]
