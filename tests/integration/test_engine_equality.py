@@ -92,8 +92,6 @@ def _child_run(queue):
 
 
 @pytest.mark.slow
-# JAX (the batch engine's tests, in this process) warns at any fork; the child runs Simlin only.
-@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
 def test_wasm_engine_can_be_built_in_a_forked_worker():
     """Ensemble workers fork from a process that may already hold a wasm engine."""
     import multiprocessing
