@@ -114,3 +114,18 @@ def test_control_section_copies_are_written_through_unique_temporary_files(tmp_p
                       range(64)))
     assert target.read_text(encoding="utf-8") == "FINAL TIME = 2020\n" * 1000
     assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+def test_auto_takes_the_batch_engine_for_many_runs_only():
+    from transfer_sim.inputs.scenarios import Scenario
+    from transfer_sim.inputs.uncertainty import Uncertainty, UncertaintySet
+    from transfer_sim.run.ensemble_spec import EnsembleSpec
+
+    unc = UncertaintySet((Uncertainty("x", "uniform", {"min": 0.0, "max": 1.0}, "test"),))
+    two = [Scenario(name="a"), Scenario(name="b")]
+    few = engines.BATCH_FROM_RUNS // 2 - 1
+    assert EnsembleSpec(two, unc, runs=few).engine == "simlin"
+    assert EnsembleSpec(two, unc, runs=few + 1).engine == "batch"
+    assert EnsembleSpec(two, unc, runs=10**5, engine="simlin").engine == "simlin"
+    with pytest.raises(InputError, match="allowed: auto, simlin, pysd, batch"):
+        EnsembleSpec(two, unc, runs=10, engine="jit")

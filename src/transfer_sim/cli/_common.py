@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-from transfer_sim.engines import DEFAULT_ENGINE, ENGINES
+from transfer_sim.engines import AUTO_ENGINE, BATCH_FROM_RUNS, DEFAULT_ENGINE, ENGINES
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.scenarios import DEFAULT_REFERENCE, Scenario, list_scenarios, load_scenario
 from transfer_sim.io.atomic import atomic_path, check_writable
@@ -78,8 +78,14 @@ def add_uncertainty(parser: argparse.ArgumentParser) -> None:
                         help="uncertainty file (TOML), or 'default' for the bundled one")
 
 
-def add_engine(parser: argparse.ArgumentParser) -> None:
-    """Add ``--engine``."""
+def add_engine(parser: argparse.ArgumentParser, *, auto: bool = False) -> None:
+    """Add ``--engine`` (with ``auto``, the default of many-run commands)."""
+    if auto:
+        parser.add_argument(
+            "--engine", choices=(AUTO_ENGINE, *ENGINES), default=AUTO_ENGINE,
+            help=f"engine to run the model with (default {AUTO_ENGINE}: batch from "
+                 f"{BATCH_FROM_RUNS:,} runs, else {DEFAULT_ENGINE})")
+        return
     parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
                         help=f"engine to run the model with (default {DEFAULT_ENGINE})")
 
@@ -129,7 +135,7 @@ def add_execution(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunk-size", type=positive_int, default=None, metavar="RUNS",
                    help="runs per block written to the work folder (default: from --runs)")
     add_progress(p)
-    add_engine(p)
+    add_engine(p, auto=True)
 
 
 def scenario_refs(refs: Sequence[str], default: Sequence[str] = ()) -> list[Scenario]:

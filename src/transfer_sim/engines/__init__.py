@@ -15,7 +15,8 @@ from pathlib import Path
 from transfer_sim.engines.base import BatchResult, Engine, RawResult, RunSpec, output_variables
 from transfer_sim.errors import InputError
 
-__all__ = ["ENGINE_REGISTRY", "ENGINES", "DEFAULT_ENGINE", "engine_class", "create_engine",
+__all__ = ["ENGINE_REGISTRY", "ENGINES", "DEFAULT_ENGINE", "AUTO_ENGINE", "BATCH_FROM_RUNS",
+           "engine_for_runs", "engine_class", "create_engine",
            "get_engine", "Engine", "RawResult", "BatchResult", "RunSpec", "output_variables"]
 
 #: Engine name -> ``"module:Class"`` of its implementation.
@@ -28,6 +29,25 @@ ENGINE_REGISTRY: dict[str, str] = {
 ENGINES = tuple(ENGINE_REGISTRY)
 #: The fast engine is the default while the cross-engine equality test passes.
 DEFAULT_ENGINE = "simlin"
+#: What ensembles and sensitivity take by default: :func:`engine_for_runs` chooses.
+AUTO_ENGINE = "auto"
+#: Runs (over all scenarios) from which ``auto`` takes the batch engine: below, its start
+#: (tracing, and compiling on first use of a grid: ~20 s) costs more than it saves
+#: (measured: benchmarks/ensemble.py; Simlin ~70 runs/s a worker, batch several hundred).
+BATCH_FROM_RUNS = 2_000
+
+
+def engine_for_runs(name: str, runs: int) -> str:
+    """Resolve ``auto`` for a job of ``runs`` model runs (other names pass through).
+
+    Examples
+    --------
+    >>> engine_for_runs("auto", 100), engine_for_runs("auto", 10_000), engine_for_runs("pysd", 5)
+    ('simlin', 'batch', 'pysd')
+    """
+    if name != AUTO_ENGINE:
+        return name
+    return "batch" if runs >= BATCH_FROM_RUNS else DEFAULT_ENGINE
 
 
 def engine_class(name: str) -> type[Engine]:

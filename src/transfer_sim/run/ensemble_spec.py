@@ -24,7 +24,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from transfer_sim.analysis.kpis import required_variables
-from transfer_sim.engines import DEFAULT_ENGINE, ENGINES, RunSpec
+from transfer_sim.engines import AUTO_ENGINE, DEFAULT_ENGINE, ENGINES, RunSpec, engine_for_runs
 from transfer_sim.engines.base import output_variables
 from transfer_sim.errors import InputError
 from transfer_sim.inputs.run_settings import validate_final_year
@@ -138,8 +138,11 @@ class EnsembleSpec:
     unit_sample : numpy.ndarray, optional
         A given unit-hypercube sample of shape ``(runs, len(uncertainties))``
         (e.g. Saltelli's), used instead of ``sampler``.
-    engine : {"simlin", "pysd", "batch"}
-        Engine to run the model with.
+    engine : {"auto", "simlin", "pysd", "batch"}
+        Engine to run the model with; ``auto`` (the default) takes ``batch`` from
+        :data:`~transfer_sim.engines.BATCH_FROM_RUNS` runs over all scenarios, else
+        ``simlin`` (:func:`~transfer_sim.engines.engine_for_runs`); the resolved name
+        is what the spec holds.
     final_year : int, optional
         Last simulated year; the latest the scenarios ask for by default.
     saveper : float
@@ -166,7 +169,7 @@ class EnsembleSpec:
     sampler: str = "lhs"
     seed: int = DEFAULT_SEED
     unit_sample: np.ndarray | None = None
-    engine: str = DEFAULT_ENGINE
+    engine: str = AUTO_ENGINE
     final_year: int | None = None
     saveper: float = DEFAULT_SAVEPER
     variables: Sequence[str] | None = None
@@ -175,11 +178,14 @@ class EnsembleSpec:
     model_path: str | os.PathLike[str] | None = None
 
     def __post_init__(self) -> None:
-        if self.engine not in ENGINES:
-            raise InputError(f"unknown engine {self.engine!r}; allowed: {', '.join(ENGINES)}",
-                             key="engine")
+        if self.engine not in (*ENGINES, AUTO_ENGINE):
+            raise InputError(f"unknown engine {self.engine!r}; allowed: "
+                             f"{', '.join((AUTO_ENGINE, *ENGINES))}", key="engine")
         if not self.scenarios:
             raise InputError("no scenarios given", key="scenario")
+        runs = self.runs if isinstance(self.runs, int) else 0
+        object.__setattr__(self, "engine", engine_for_runs(self.engine,
+                                                           runs * len(self.scenarios)))
 
     def validate(self) -> EnsembleSpec:
         """Check every setting (and plan every scenario); return the spec."""
