@@ -67,7 +67,12 @@ class BatchEngine(FactsEngine):
     Each run starts from the model's defaults plus its spec's inputs (a number sets
     every element of a subscripted constant; an array sets a constant over one range
     element by element); no state carries over. A single :meth:`run` costs one
-    chunk of runs (:data:`~.compiled.DEFAULT_CHUNK`): the engine pays off in batches.
+    small chunk of runs (:data:`~.compiled.SMALL_CHUNK`): the engine pays off in batches.
+
+    Building it switches JAX to 64-bit floats for the whole process
+    (``jax_enable_x64``), which the equality with the other engines needs, and points
+    JAX's persistent compilation cache into this package's cache folder unless one is
+    configured already (``$JAX_COMPILATION_CACHE_DIR``).
 
     Parameters
     ----------
