@@ -49,7 +49,8 @@ def test_registry_names_every_engine_by_module_and_class():
 
 
 def test_unknown_engine_is_an_input_error_listing_the_registry():
-    with pytest.raises(InputError, match="unknown engine 'nope'; allowed: simlin, pysd, batch") as exc:
+    with pytest.raises(InputError,
+                       match="unknown engine 'nope'; allowed: simlin, pysd, batch") as exc:
         engines.get_engine("nope")
     assert exc.value.key == "engine"
 
