@@ -171,3 +171,54 @@ def test_calibration_on_the_batch_engine_runs_each_generation_as_one_batch():
     same = cal.calibrate(None, ["investment_sensitivity", "zone_establishment"],
                          engine="batch", maxiter=3, popsize=4, seed=1)
     assert same.payoff == pytest.approx(result.payoff, rel=1e-12)
+
+
+def _if_sites(ir) -> dict[int, str]:
+    """Each ``IF THEN ELSE`` of the model (its argument list's id) -> the variable it is in."""
+    sites: dict[int, str] = {}
+
+    def walk(node, owner: str) -> None:
+        if isinstance(node, list) and node:
+            if isinstance(node[0], str):
+                if node[0] == "call" and node[1] == "if_then_else":
+                    sites[id(node[2])] = owner
+                for part in node[1:]:
+                    walk(part, owner)
+            else:
+                for part in node:
+                    walk(part, owner)
+
+    for name, record in ir.variables.items():
+        for key in ("expr", "flow", "init"):
+            if key in record:
+                walk(record[key], name)
+    return sites
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_the_random_sets_take_both_branches_of_every_if_then_else(batch, facts, monkeypatch):
+    """The equality above covers each conditional both ways (some run, some time)."""
+    from transfer_sim.engines.batch import program as prog
+
+    ir = load_ir(model_file(), facts)
+    sites = _if_sites(ir)
+    assert len(sites) >= 10
+    seen: dict[int, set[bool]] = {}
+    original = prog._Frame._call
+
+    def recording(frame, function, args):
+        if function == "if_then_else":
+            cond = np.asarray(frame.p.truth(frame.eval(args[0])[0]))
+            seen.setdefault(id(args), set()).update(np.unique(cond).tolist())
+        return original(frame, function, args)
+
+    monkeypatch.setattr(prog._Frame, "_call", recording)
+    specs = random_specs(RANDOM_SETS)
+    program = ArrayProgram(ir, np)
+    rows = batch.layout.rows(facts, [s.inputs for s in specs])
+    final_time, time_step, saveper = specs[0].times(facts)
+    grid = Grid(facts.control.initial_time, final_time, time_step, saveper)
+    simulate(program, batch.layout.unpack(rows, np), grid, list(facts.outputs), len(specs),
+             python_scan)
+    one_way = sorted({owner for site, owner in sites.items() if seen.get(site) != {False, True}})
+    assert not one_way, f"IF THEN ELSE taken one way only in {one_way}"
