@@ -1,7 +1,8 @@
 """The array program: the intermediate form evaluated on arrays with a run axis.
 
-Every value is an array of shape ``(runs, *ranges)`` (``runs`` may be 1 where all
-runs share it) together with the names of its ranges, so that ``a[Sector] *
+Every value is an array of shape ``(*ranges, runs)`` (``runs`` may be 1 where all
+runs share it; the run axis is last so that elementwise operations vectorise over
+runs) together with the names of its ranges, so that ``a[Sector] *
 b[Sector, Rank]`` aligns by name as Vensim does; ``SUM`` adds the ranges marked
 ``!``. The same code runs on NumPy or on JAX (``xp``): under JAX a whole simulation
 is one traced function (:func:`simulate`) that ``jax.jit`` compiles and
@@ -27,7 +28,7 @@ from transfer_sim.errors import ModelError
 
 __all__ = ["Grid", "ArrayProgram", "Value"]
 
-#: An array of shape ``(runs or 1, *sizes)`` and the names of its ranges.
+#: An array of shape ``(*sizes, runs or 1)`` and the names of its ranges.
 Value = tuple[Any, tuple[str, ...]]
 
 
@@ -129,7 +130,7 @@ class _Frame:
         if len(subs) != len(dims):
             raise ModelError(f"{name}: {len(subs)} subscripts for {len(dims)} ranges")
         out: list[str] = []
-        index: list[Any] = [slice(None)]
+        index: list[Any] = []
         for dim, sub in zip(dims, subs, strict=True):
             if _base(sub) == dim:
                 out.append(sub)
@@ -139,7 +140,7 @@ class _Frame:
             else:
                 raise ModelError(f"{name}[{', '.join(subs)}]: the batch engine maps no "
                                  f"range onto {dim}")
-        return arr[tuple(index)], tuple(out)
+        return arr[(*index, Ellipsis)], tuple(out)
 
     def _neg(self, a: list) -> Value:
         arr, dims = self.eval(a)
@@ -176,7 +177,7 @@ class _Frame:
         values = [self.eval(a) for a in args]
         if function == "sum":
             arr, dims = values[0]
-            axes = tuple(1 + i for i, d in enumerate(dims) if d.endswith("!"))
+            axes = tuple(i for i, d in enumerate(dims) if d.endswith("!"))
             return self.p.xp.sum(arr, axis=axes), tuple(d for d in dims if not d.endswith("!"))
         return self.p.call(function, values)
 
@@ -270,10 +271,11 @@ class ArrayProgram:
     def align(self, value: Value, dims: Sequence[str]) -> Any:
         """Reorder a value's ranges as ``dims`` (a superset), size 1 where it has none."""
         arr, own = value
-        order = [0] + [1 + own.index(d) for d in dims if d in own]
+        n = len(own)
+        order = [own.index(d) for d in dims if d in own] + list(range(n, arr.ndim))
         if order != list(range(len(order))):
             arr = self.xp.transpose(arr, order)
-        shape = (arr.shape[0], *[self._size(d) if d in own else 1 for d in dims])
+        shape = (*[self._size(d) if d in own else 1 for d in dims], *arr.shape[n:])
         return self.xp.reshape(arr, shape) if tuple(arr.shape) != shape else arr
 
     def full(self, value: Value, dims: Sequence[str]) -> Any:
@@ -283,7 +285,8 @@ class ArrayProgram:
             raise ModelError(f"an expression over {extra} assigned to a variable over "
                              f"{list(dims)}")
         arr = self.align(value, dims)
-        return self.xp.broadcast_to(arr, (arr.shape[0], *[self._size(d) for d in dims]))
+        return self.xp.broadcast_to(arr, (*[self._size(d) for d in dims],
+                                          *arr.shape[len(dims):]))
 
     def _union(self, values: Sequence[Value]) -> tuple[str, ...]:
         dims: list[str] = []
@@ -332,7 +335,7 @@ class ArrayProgram:
         state = {}
         for s in self.stocks:
             arr = frame.var(s)[0]
-            state[s] = self.xp.broadcast_to(arr, (runs, *arr.shape[1:])) + 0.0
+            state[s] = self.xp.broadcast_to(arr, (*arr.shape[:-1], runs)) + 0.0
         for name in sorted(self.static):
             if self.ir.variables[name]["kind"] != "lookup":
                 frame.var(name)
@@ -360,9 +363,9 @@ class ArrayProgram:
         return {s: state[s] + dt * flows[s] for s in self.stocks}
 
     def outputs(self, frame: _Frame, names: Sequence[str], runs: int) -> list[Any]:
-        """Return the named variables in this frame, each of shape ``(runs, *ranges)``."""
+        """Return the named variables in this frame, each of shape ``(*ranges, runs)``."""
         out = []
         for name in names:
             arr, dims = frame.var(name)
-            out.append(self.xp.broadcast_to(arr, (runs, *arr.shape[1:])))
+            out.append(self.xp.broadcast_to(arr, (*arr.shape[:-1], runs)))
         return out

@@ -55,6 +55,7 @@ def simulate(program: ArrayProgram, consts: Mapping[str, Any], grid: Grid,
     """
     xp = program.xp
     every, n_save = grid.counts()
+    consts = {k: xp.moveaxis(xp.asarray(v), 0, -1) for k, v in consts.items()}
     state0, statics = program.initialise(consts, grid, runs)
     dt = grid.time_step
 
@@ -78,6 +79,8 @@ def simulate(program: ArrayProgram, consts: Mapping[str, Any], grid: Grid,
     (state, k), series = scan(outer, (state0, xp.asarray(0)), None, length=n_save - 1)
     last = program.outputs(frame(state, k), outputs, runs)
     if series is None:
-        return [xp.reshape(v, (1, *v.shape)) for v in last]
-    return [xp.concatenate([s, xp.reshape(v, (1, *v.shape))]) for s, v in zip(series, last,
-                                                                            strict=True)]
+        series = [xp.reshape(v, (1, *v.shape)) for v in last]
+    else:
+        series = [xp.concatenate([s, xp.reshape(v, (1, *v.shape))])
+                  for s, v in zip(series, last, strict=True)]
+    return [xp.moveaxis(s, -1, 1) for s in series]
