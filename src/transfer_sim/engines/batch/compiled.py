@@ -116,25 +116,28 @@ class CompiledSimulation:
             out.append((part, used))
         return out
 
-    def run(self, rows: np.ndarray) -> list[np.ndarray]:
+    def run(self, rows: np.ndarray, names: Sequence[str] | None = None
+            ) -> dict[str, np.ndarray]:
         """Run every row of inputs.
 
         Parameters
         ----------
         rows : numpy.ndarray
             Shape ``(runs, layout.size)``.
+        names : sequence of str, optional
+            Outputs to return (all are computed); every output by default.
 
         Returns
         -------
-        list of numpy.ndarray
-            One per output, shape ``(runs, saved times, *ranges)``.
+        dict
+            Output -> shape ``(runs, saved times, *ranges)``.
         """
-        parts: list[list[np.ndarray]] = [[] for _ in self.outputs]
-        for part, used in self._chunks(np.asarray(rows, dtype=float)):
-            series = self._run(part)
-            for i, values in enumerate(series):
-                parts[i].append(np.moveaxis(np.asarray(values), 1, 0)[:used])
-        return [np.concatenate(p) for p in parts]
+        chunks = [(self.jax.device_get(self._run(part)), used)
+                  for part, used in self._chunks(np.asarray(rows, dtype=float))]
+        index = {n: i for i, n in enumerate(self.outputs)}
+        return {n: np.moveaxis(np.concatenate([series[index[n]][:, :used]
+                                               for series, used in chunks], axis=1), 1, 0)
+                for n in (self.outputs if names is None else names)}
 
     def derivatives(self, row: np.ndarray, directions: np.ndarray
                     ) -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -146,18 +146,14 @@ class BatchEngine(FactsEngine):
         names = self._variables(specs[0])
         compiled = self.compiled(specs[0])
         rows = self.layout.rows(self._facts, [s.inputs for s in specs])
-        return self._result(compiled, compiled.run(rows), names)
+        return BatchResult(time=compiled.grid.times(), data=compiled.run(rows, names))
 
     def run_rows(self, spec: RunSpec, rows: np.ndarray) -> BatchResult:
         """Run rows of constants (:attr:`layout`) on the grid and variables of ``spec``."""
         names = self._variables(spec)
         compiled = self.compiled(spec)
-        return self._result(compiled, compiled.run(np.atleast_2d(rows)), names)
-
-    def _result(self, compiled: CompiledSimulation, series: list[np.ndarray],
-                names: Sequence[str]) -> BatchResult:
-        by_name = dict(zip(compiled.outputs, series, strict=True))
-        return BatchResult(time=compiled.grid.times(), data={n: by_name[n] for n in names})
+        return BatchResult(time=compiled.grid.times(),
+                           data=compiled.run(np.atleast_2d(rows), names))
 
     # -- derivatives -----------------------------------------------------------------
     def directions(self, wrt: Sequence[str], row: np.ndarray | None = None,

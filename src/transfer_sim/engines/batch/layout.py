@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -88,11 +89,17 @@ class ConstantLayout:
         InputError
             For a name that is not a constant of the model.
         """
-        if name not in self.offsets:
+        found = self._slices.get(name)
+        if found is None:
             raise InputError("not a constant of the model (the batch engine sets constants "
                              "only)", key=name)
-        start = self.offsets[name]
-        return slice(start, start + int(np.prod(self.shapes[name], dtype=int)))
+        return found
+
+    @cached_property
+    def _slices(self) -> dict[str, slice]:
+        return {n: slice(self.offsets[n], self.offsets[n] + int(np.prod(self.shapes[n],
+                                                                          dtype=int)))
+                for n in self.names}
 
     def column(self, name: str, element: str) -> int:
         """Return the column of one element of a constant subscripted by one range.
@@ -129,8 +136,10 @@ class ConstantLayout:
             cols = self.columns(name)
             if isinstance(value, ArrayInput):
                 elements = self.subscripts[self.dims[name][0]]
-                index = [cols.start + elements.index(e) for e in value.elements]
-                out[index] = value.values
+                if value.elements == elements:  # the model's order (always, from the checks)
+                    out[cols] = value.values
+                else:
+                    out[[cols.start + elements.index(e) for e in value.elements]] = value.values
             else:
                 out[cols] = value
         return out
