@@ -3,11 +3,13 @@
 Tolerance: 1e-9 relative to each variable's largest magnitude over the batch, as in
 ``test_engine_equality`` (measured: ~1e-13). The NumPy path of the same array program
 is held equal too, and the derivatives are checked against central differences.
-Each test module compiles the model once per grid (JAX's persistent cache keeps it for
-the rest of the run).
+Every test here runs on the scenarios' own time grid (one compilation of each chunk size
+and of the derivatives; JAX's persistent cache keeps them for the rest of the run).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -93,22 +95,24 @@ def test_a_single_run_and_a_batch_agree(batch):
 def test_the_numpy_path_equals_the_compiled_one(batch, facts):
     """The same program evaluated step by step on NumPy (no JAX) gives the same series."""
     program = ArrayProgram(load_ir(model_file(), facts), np)
-    c = facts.control
-    grid = Grid(c.initial_time, c.final_time, c.time_step, c.saveper)
+    spec = plan(None)
+    final_time, time_step, saveper = spec.times(facts)
+    grid = Grid(facts.control.initial_time, final_time, time_step, saveper)
     outputs = list(facts.outputs)
-    consts = {k: v[None] for k, v in program.defaults().items()}
-    series = simulate(program, consts, grid, outputs, 1, python_scan)
-    ref = batch.run(RunSpec())
+    rows = batch.layout.rows(facts, [spec.inputs])
+    series = simulate(program, batch.layout.unpack(rows, np), grid, outputs, 1, python_scan)
+    ref = batch.run(spec)
     for name, values in zip(outputs, series, strict=True):
         worst = _worst(values[:, 0], ref.data[name])
         assert worst <= RTOL, f"{name}: relative difference {worst:.3e}"
 
 
 def test_bad_inputs_are_refused_by_name(batch):
+    spec = plan(None)
     with pytest.raises(InputError, match="not_a_constant"):
-        batch.run(RunSpec(inputs={"not_a_constant": 1.0}))
+        batch.run(dataclasses.replace(spec, inputs={"not_a_constant": 1.0}))
     with pytest.raises(InputError, match="no_such_output"):
-        batch.run(RunSpec(variables=["no_such_output"]))
+        batch.run(dataclasses.replace(spec, variables=["no_such_output"]))
 
 
 #: Outputs and constants for the finite-difference check: the targets' inputs and a
