@@ -89,6 +89,7 @@ class CompiledSimulation:
         self.grid = grid
         self.outputs = tuple(outputs)
         self.chunk = chunk
+        self._shapes = [program.shape(n) for n in self.outputs]
         self._run = jax.jit(self._simulate)
         self._tangent = jax.jit(self._jvp)
 
@@ -132,12 +133,19 @@ class CompiledSimulation:
         dict
             Output -> shape ``(runs, saved times, *ranges)``.
         """
-        chunks = [(self.jax.device_get(self._run(part)), used)
-                  for part, used in self._chunks(np.asarray(rows, dtype=float))]
-        index = {n: i for i, n in enumerate(self.outputs)}
-        return {n: np.moveaxis(np.concatenate([series[index[n]][:, :used]
-                                               for series, used in chunks], axis=1), 1, 0)
-                for n in (self.outputs if names is None else names)}
+        rows = np.asarray(rows, dtype=float)
+        wanted = list(self.outputs if names is None else names)
+        index = {n: self.outputs.index(n) for n in wanted}
+        times = self.grid.counts()[1]
+        out = {n: np.empty((rows.shape[0], times, *self._shapes[index[n]])) for n in wanted}
+        start = 0
+        for part, used in self._chunks(rows):
+            series = self._run(part)  # only the wanted outputs are copied back, chunk by chunk
+            for n in wanted:
+                out[n][start:start + used] = np.moveaxis(np.asarray(series[index[n]]), 1,
+                                                         0)[:used]
+            start += used
+        return out
 
     def derivatives(self, row: np.ndarray, directions: np.ndarray
                     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
