@@ -1,4 +1,4 @@
-"""The engine interface: model inputs in, raw series out."""
+"""The engine interface: model inputs in, raw series out (one run, or a batch of runs)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ from transfer_sim.model.core import model_file
 from transfer_sim.model.facts import CONTROL_VARIABLES, ModelFacts, model_facts, output_names
 
 __all__ = ["Engine", "FactsEngine", "RawResult", "BatchResult", "RunSpec", "ArrayInput",
-           "output_variables",
-           "subscript_elements", "expand_inputs", "flat_overrides", "check_batch",
-           "CONTROL_VARIABLES"]
+           "output_variables", "subscript_elements", "expand_inputs", "flat_overrides",
+           "check_batch", "CONTROL_VARIABLES"]
 
 
 @dataclass(frozen=True)
