@@ -29,7 +29,7 @@ from transfer_sim.inputs import parameters as _parameters
 from transfer_sim.inputs.scenarios import Scenario
 from transfer_sim.model.core import SECTORS, YEARS
 from transfer_sim.model.facts import model_facts
-from transfer_sim.run.plan import plan, with_inputs
+from transfer_sim.run.plan import DEFAULT_SAVEPER, plan, with_inputs
 
 __all__ = ["CalibrationProblem", "BAD_RESIDUAL"]
 
@@ -117,6 +117,11 @@ class CalibrationProblem:
         self._obs = self.observed["value"].to_numpy(dtype=float)
         self._sigma = self.observed["sigma"].to_numpy(dtype=float)
         self.final_time = float(max(periods[:, 1].max(), YEARS[0] + 1))
+        if self.exact_jacobian and self._saveper == 1.0:
+            # The batch engine compiles once per time grid: read the years from the
+            # scenario's own grid (quarterly saves hold every year's end exactly).
+            self._saveper = DEFAULT_SAVEPER
+            self.final_time = max(self.final_time, float(self._plan.final_time))
 
     # -- coordinates
     def start_vector(self) -> np.ndarray:
