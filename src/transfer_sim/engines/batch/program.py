@@ -285,37 +285,12 @@ class ArrayProgram:
                                    self.shape(n)).copy()
                 for n in self.constants}
 
-    def _static(self) -> frozenset[str]:
-        """Variables fixed after the initial time: constants, INITIALs and what reads only them."""
-        records = self.ir.variables
-        memo: dict[str, bool] = {}
+    def _stock_free(self, *, time_free: bool) -> frozenset[str]:
+        """Variables that read no stock (and, with ``time_free``, not time either).
 
-        def node_static(node: Any) -> bool:
-            if not isinstance(node, list) or not node:
-                return True
-            head = node[0]
-            if not isinstance(head, str):  # a list of nodes
-                return all(node_static(part) for part in node)
-            if head == "time":
-                return False
-            if head == "initial":
-                return True
-            if head == "ref":
-                return is_static(node[1])
-            return all(node_static(part) for part in node[1:] if isinstance(part, list))
-
-        def is_static(name: str) -> bool:
-            if name not in memo:
-                record = records.get(name, {"kind": "const"})
-                memo[name] = False
-                memo[name] = record["kind"] in ("const", "lookup", "initial") or (
-                    record["kind"] == "aux" and node_static(record["expr"]))
-            return memo[name]
-
-        return frozenset(n for n in records if is_static(n))
-
-    def _timed(self) -> tuple[str, ...]:
-        """Auxiliaries that read time but no stock (computable before the loop)."""
+        Constants, lookups and ``INITIAL`` values count as free (fixed after the
+        initial time); an auxiliary is free when everything it reads is.
+        """
         records = self.ir.variables
         memo: dict[str, bool] = {}
 
@@ -323,15 +298,17 @@ class ArrayProgram:
             if not isinstance(node, list) or not node:
                 return True
             head = node[0]
-            if not isinstance(head, str):
+            if not isinstance(head, str):  # a list of nodes
                 return all(node_free(part) for part in node)
+            if head == "time":
+                return not time_free
             if head == "initial":
                 return True
             if head == "ref":
-                return stock_free(node[1])
+                return free(node[1])
             return all(node_free(part) for part in node[1:] if isinstance(part, list))
 
-        def stock_free(name: str) -> bool:
+        def free(name: str) -> bool:
             if name not in memo:
                 record = records.get(name, {"kind": "const"})
                 memo[name] = False
@@ -339,8 +316,17 @@ class ArrayProgram:
                     record["kind"] == "aux" and node_free(record["expr"]))
             return memo[name]
 
-        return tuple(n for n in records
-                     if records[n]["kind"] == "aux" and n not in self.static and stock_free(n))
+        return frozenset(n for n in records if free(n))
+
+    def _static(self) -> frozenset[str]:
+        """Variables fixed after the initial time: constants, INITIALs and what reads only them."""
+        return self._stock_free(time_free=True)
+
+    def _timed(self) -> tuple[str, ...]:
+        """Auxiliaries that read time but no stock (computable before the loop)."""
+        free = self._stock_free(time_free=False)
+        return tuple(n for n, r in self.ir.variables.items()
+                     if r["kind"] == "aux" and n not in self.static and n in free)
 
     # -- array helpers -------------------------------------------------------------
     def _size(self, dim: str) -> int:
