@@ -17,17 +17,25 @@ it against Simlin and PySD.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from transfer_sim.engines.base import BatchResult, FactsEngine, RawResult, RunSpec, check_batch
-from transfer_sim.engines.batch.compiled import CompiledSimulation, chunk_size, configure_jax
+from transfer_sim.engines.batch.compiled import (
+    SMALL_CHUNK,
+    CompiledSimulation,
+    chunk_size,
+    configure_jax,
+)
 from transfer_sim.engines.batch.ir import load_ir
 from transfer_sim.engines.batch.layout import ConstantLayout
 from transfer_sim.engines.batch.program import ArrayProgram, Grid
 from transfer_sim.errors import InputError, ModelError
+from transfer_sim.inputs.run_settings import FINAL_YEAR_RANGE
+from transfer_sim.inputs.run_settings import final_time as _final_time
 from transfer_sim.model.core import cache_dir
 
 __all__ = ["BatchEngine", "Derivatives"]
@@ -98,8 +106,26 @@ class BatchEngine(FactsEngine):
         self._compiled: dict[tuple[float, float, float], CompiledSimulation] = {}
         self._series_shape = {n: tuple(ir.variables[n]["dims"]) for n in self._outputs
                               if n in ir.variables}
+        self._reads_final_time = '["control", "final_time"]' in ir.to_json()
 
     # -- compilation ---------------------------------------------------------------
+    def _grid(self, spec: RunSpec, runs: int) -> tuple[CompiledSimulation, int]:
+        """Return the compiled simulation for ``runs`` runs of ``spec`` and its saved times.
+
+        A few runs (a single run, a calibration's population, derivatives) are simulated
+        to the latest final year a run may have and cut to the spec's own times: one
+        compilation per time step and save interval then serves every final year
+        (the model reads no ``FINAL TIME``, so the earlier years are the same).
+        """
+        final_time, time_step, saveper = spec.times(self._facts)
+        saves = Grid(float(self._facts.control.initial_time), final_time, time_step,
+                     saveper).counts()[1]
+        if runs <= SMALL_CHUNK and not self._reads_final_time:
+            extended = _final_time(FINAL_YEAR_RANGE[1])
+            if extended > final_time:
+                spec = dataclasses.replace(spec, final_time=extended)
+        return self.compiled(spec), saves
+
     def compiled(self, spec: RunSpec) -> CompiledSimulation:
         """Return the compiled simulation for a spec's time grid (compiled on first use)."""
         final_time, time_step, saveper = spec.times(self._facts)
@@ -144,16 +170,18 @@ class BatchEngine(FactsEngine):
         """
         check_batch(specs)
         names = self._variables(specs[0])
-        compiled = self.compiled(specs[0])
+        compiled, saves = self._grid(specs[0], len(specs))
         rows = self.layout.rows(self._facts, [s.inputs for s in specs])
-        return BatchResult(time=compiled.grid.times(), data=compiled.run(rows, names))
+        return _cut(BatchResult(time=compiled.grid.times(), data=compiled.run(rows, names)),
+                    saves)
 
     def run_rows(self, spec: RunSpec, rows: np.ndarray) -> BatchResult:
         """Run rows of constants (:attr:`layout`) on the grid and variables of ``spec``."""
         names = self._variables(spec)
-        compiled = self.compiled(spec)
-        return BatchResult(time=compiled.grid.times(),
-                           data=compiled.run(np.atleast_2d(rows), names))
+        rows = np.atleast_2d(rows)
+        compiled, saves = self._grid(spec, rows.shape[0])
+        return _cut(BatchResult(time=compiled.grid.times(), data=compiled.run(rows, names)),
+                    saves)
 
     # -- derivatives -----------------------------------------------------------------
     def directions(self, wrt: Sequence[str], row: np.ndarray | None = None,
@@ -211,7 +239,7 @@ class BatchEngine(FactsEngine):
             Values and ``d output / d h`` along each direction.
         """
         names = self._variables(spec)
-        compiled = self.compiled(spec)
+        compiled, saves = self._grid(spec, 1)
         row = self.layout.row(self._facts, spec.inputs)
         if isinstance(wrt, Mapping):
             labels = list(wrt)
@@ -226,5 +254,14 @@ class BatchEngine(FactsEngine):
         bad = [n for n in names if not np.all(np.isfinite(by_tangent[n]))]
         if bad:
             raise ModelError(f"the derivatives of {bad[:3]} are not finite at this point")
-        return Derivatives(compiled.grid.times(), labels, {n: by_value[n] for n in names},
-                           {n: by_tangent[n] for n in names})
+        return Derivatives(compiled.grid.times()[:saves], labels,
+                           {n: by_value[n][:saves] for n in names},
+                           {n: by_tangent[n][:, :saves] for n in names})
+
+
+def _cut(result: BatchResult, saves: int) -> BatchResult:
+    """Keep the first ``saves`` saved times of a batch."""
+    if result.time.size == saves:
+        return result
+    return BatchResult(time=result.time[:saves],
+                       data={k: v[:, :saves] for k, v in result.data.items()})
