@@ -27,6 +27,7 @@ import xarray as xr
 
 from transfer_sim.analysis.kpis import KPIS, TARGET_YEAR, kpi_values, required_variables
 from transfer_sim.engines import get_engine
+from transfer_sim.engines.batch.engine import Derivatives
 from transfer_sim.inputs import levers as _levers
 from transfer_sim.inputs.scenarios import Scenario
 from transfer_sim.model.core import SECTORS
@@ -114,17 +115,17 @@ def elasticities(scenario: Scenario, *, year: int = TARGET_YEAR,
     return table
 
 
-def _moved(got: object, n: int) -> xr.Dataset:
+def _moved(got: Derivatives, n: int) -> xr.Dataset:
     """Series at the point and a step either way along each exact tangent (``scenario`` dim)."""
     data = {}
-    for name, value in got.values.items():  # type: ignore[attr-defined]
-        tangent = got.tangents[name]  # type: ignore[attr-defined]
+    for name, value in got.values.items():
+        tangent = got.tangents[name]
         stack = [value]
         for j in range(n):
             stack.extend([value + STEP * tangent[j], value - STEP * tangent[j]])
         dims = ("scenario", "time", "sector")[:value.ndim + 1]
         data[name] = (dims, np.stack(stack))
-    coords = {"scenario": np.arange(2 * n + 1), "time": got.time}  # type: ignore[attr-defined]
+    coords = {"scenario": np.arange(2 * n + 1), "time": got.time}
     if any(len(d[0]) == 3 for d in data.values()):
         coords["sector"] = list(SECTORS)
     return xr.Dataset(data, coords=coords)
