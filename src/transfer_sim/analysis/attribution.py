@@ -48,7 +48,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from transfer_sim.analysis.kpis import KPIS, TARGET_YEAR, kpi_values, required_variables
+from transfer_sim.analysis.kpis import (
+    KPIS,
+    TARGET_CODES,
+    TARGET_YEAR,
+    kpi_values,
+    required_variables,
+)
 from transfer_sim.engines import DEFAULT_ENGINE, get_engine
 from transfer_sim.errors import InputError
 from transfer_sim.inputs import levers as _levers
@@ -499,9 +505,7 @@ def format_attribution(attr: Attribution, kpis: Sequence[str] | None = None) -> 
     """
     chosen = list(kpis) if kpis is not None else list(attr.kpis)
     idx = [attr.kpis.index(k) for k in chosen]
-    short = {"clusters_over_100yi": "T1", "nonresource_revenue": "T2",
-             "contribution_rate": "T3", "new_jobs": "T4", "demonstration_parks": "T5"}
-    header = ["lever"] + [short.get(k, k) for k in chosen]
+    header = ["lever"] + [TARGET_CODES.get(k, k) for k in chosen]
     units = ["unit"] + [attr.units[i] for i in idx]
     body = [[p.name] + [f"{attr.shapley[i, k]:,.3g}" for k in idx]
             for i, p in enumerate(attr.players)]

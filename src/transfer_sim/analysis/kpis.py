@@ -31,7 +31,7 @@ from transfer_sim.io.tables import format_text_table
 
 __all__ = ["KPIS", "Kpi", "kpi_table", "kpi_series", "kpi_values", "format_table", "by_scenario",
            "required_variables", "net_fiscal_return", "NET_FISCAL_RETURN", "TARGET_YEAR",
-           "BASE_YEAR", "Reading", "KPI_CSV_COLUMNS"]
+           "BASE_YEAR", "Reading", "KPI_CSV_COLUMNS", "TARGET_CODES"]
 
 #: Year the document's targets refer to (end of the 12th Five-Year Plan).
 TARGET_YEAR = 2015
@@ -107,6 +107,12 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("fiscal_cost_per_job", "fiscal_cost_per_job", "yiyuan/wanren", None,
         "public cost per job brought, 万元 a job"),
 )
+
+
+#: Each target's short code in the document's order (``"clusters_over_100yi"`` -> ``"T1"``),
+#: read from the labels.
+TARGET_CODES: dict[str, str] = {k.name: k.label.split()[0] for k in KPIS
+                                if k.target is not None}
 
 
 #: The package's net fiscal return against the counterfactual (4: who pays, what flows back):

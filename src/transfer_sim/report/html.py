@@ -42,7 +42,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from transfer_sim.analysis.attribution import Attribution, _count, attribute, effective_inputs
-from transfer_sim.analysis.kpis import TARGET_YEAR, kpi_table
+from transfer_sim.analysis.kpis import TARGET_CODES, TARGET_YEAR, kpi_table
 from transfer_sim.engines import DEFAULT_ENGINE
 from transfer_sim.errors import InputError
 from transfer_sim.inputs import levers as _levers
@@ -555,10 +555,8 @@ def elasticities_html(table: pd.DataFrame) -> str:
     """Return the table of :func:`~transfer_sim.analysis.elasticities.elasticities`."""
     from transfer_sim.analysis.elasticities import STEP
 
-    short = {"clusters_over_100yi": "T1", "nonresource_revenue": "T2",
-             "contribution_rate": "T3", "new_jobs": "T4", "demonstration_parks": "T5"}
-    shown = table.drop(columns=["variable"]).rename(columns=short)
-    shown = shown.rename(columns={"lever": "lever", "value_at_point": "value here"})
+    shown = table.drop(columns=["variable"]).rename(
+        columns={**TARGET_CODES, "value_at_point": "value here"})
     a = table.attrs
     intro = (f'<p class="note">At {html.escape(str(a.get("scenario", "")))}\'s point: the per '
              f"cent change of each target's {a.get('year', TARGET_YEAR)} figure for a 1 % "
