@@ -94,18 +94,20 @@ class BatchEngine(FactsEngine):
 
     def __init__(self, model_path: str | Path | None = None):
         super().__init__(model_path)
-        self._jax = configure_jax(cache_dir() / "jax")
+        configure_jax(cache_dir() / "jax")
         import jax.numpy as jnp
 
         ir = load_ir(self.model_path, self._facts)
+        missing = [n for n in self._outputs if n not in ir.variables]
+        if missing:
+            raise ModelError(f"the batch engine cannot compute {missing[:3]}")
         self._program = ArrayProgram(ir, jnp)
         defaults = self._program.defaults()
         self.layout = ConstantLayout.from_defaults(
             defaults, {n: ir.variables[n]["dims"] for n in defaults}, ir.subscripts)
         self.chunk = chunk_size()
         self._compiled: dict[tuple[float, float, float], CompiledSimulation] = {}
-        self._series_shape = {n: tuple(ir.variables[n]["dims"]) for n in self._outputs
-                              if n in ir.variables}
+        self._output_set = frozenset(self._outputs)
         self._reads_final_time = '["control", "final_time"]' in ir.to_json()
 
     # -- compilation ---------------------------------------------------------------
@@ -134,16 +136,13 @@ class BatchEngine(FactsEngine):
             grid = Grid(float(self._facts.control.initial_time), final_time, time_step,
                         saveper)
             grid.counts()  # a grid the program cannot step is refused before compiling
-            missing = [n for n in self._outputs if n not in self._series_shape]
-            if missing:
-                raise ModelError(f"the batch engine cannot compute {missing[:3]}")
             self._compiled[key] = CompiledSimulation(self._program, self.layout, grid,
                                                      self._outputs, self.chunk)
         return self._compiled[key]
 
     def _variables(self, spec: RunSpec) -> list[str]:
         names = list(spec.variables) if spec.variables is not None else self._outputs
-        unknown = [n for n in names if n not in self._series_shape]
+        unknown = [n for n in names if n not in self._output_set]
         if unknown:
             raise InputError(f"not an output variable of the model (allowed: the "
                              f"{len(self._outputs)} outputs of the model facts)",
